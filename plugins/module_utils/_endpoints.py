@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyward.keys contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Endpoint and host:port parsing shared by every provider.
+
+FOR INTERNAL COLLECTION USE ONLY.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+from ._errors import OptionError
+
+_HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-_]*[A-Za-z0-9])?$")
+
+
+def normalize_endpoint(value, option="endpoint", default_scheme="https"):
+    """A full URL (https://host[:port][/base]) or a bare host name -> URL without a trailing slash."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        raise OptionError("%s must not be empty" % option)
+    if "://" not in text:
+        text = "%s://%s" % (default_scheme, text)
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https"):
+        raise OptionError("%s %r: only http and https URLs are supported" % (option, value))
+    if not parts.hostname:
+        raise OptionError("%s %r has no host name" % (option, value))
+    if parts.username or parts.password:
+        raise OptionError("%s must not carry credentials in the URL" % option)
+    if parts.query or parts.fragment:
+        raise OptionError("%s %r must not have a query string or fragment" % (option, value))
+    try:
+        parts.port
+    except ValueError:
+        raise OptionError("%s %r has an invalid port" % (option, value))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+def parse_host_port(value, default_port, option="host"):
+    """Parse 'host', 'host:port', '[v6]:port' or a bare IPv6 address -> (host, port).
+
+    The host is returned without brackets; format_host_port() adds them back for URLs.
+    """
+    text = str(value).strip()
+    if not text:
+        raise OptionError("%s must not be empty" % option)
+    port = default_port
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise OptionError("%s %r: unbalanced '[' in an IPv6 address" % (option, value))
+        host = text[1:end]
+        rest = text[end + 1:]
+        if rest:
+            if not rest.startswith(":"):
+                raise OptionError("%s %r: expected ':port' after ']'" % (option, value))
+            port = rest[1:]
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        # No colon, or several: a plain name or a bare IPv6 address without a port.
+        host = text
+    if not host:
+        raise OptionError("%s %r has no host" % (option, value))
+    if ":" not in host and not _HOSTNAME.match(host):
+        raise OptionError("%s %r is not a valid host name or address" % (option, value))
+    try:
+        port = int(port)
+    except (TypeError, ValueError):
+        raise OptionError("%s %r: port must be a number" % (option, value))
+    if not 0 < port < 65536:
+        raise OptionError("%s %r: port must be between 1 and 65535" % (option, value))
+    return host, port
+
+
+def format_host_port(host, port):
+    """'host:port', with brackets around an IPv6 address."""
+    if ":" in host:
+        return "[%s]:%d" % (host, port)
+    return "%s:%d" % (host, port)

@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyward.keys contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One exception family for every failure the collection reports.
+
+Every message reaches the user as a single line that names the provider, the key, the HTTP
+status, the provider's own error code and its request or trace id. Lookups turn these into
+AnsibleLookupError, modules into fail_json(msg=...), both without a traceback.
+
+FOR INTERNAL COLLECTION USE ONLY.
+"""
+
+from __future__ import annotations
+
+import re
+
+_WHITESPACE = re.compile(r"\s+")
+# Keep provider text short enough to read in one line of play output.
+_MAX_DETAIL = 300
+
+
+def one_line(text, limit=_MAX_DETAIL):
+    """Collapse whitespace (newlines included) and cut overly long provider text."""
+    text = _WHITESPACE.sub(" ", str(text)).strip()
+    if len(text) > limit:
+        text = text[: limit - 3].rstrip() + "..."
+    return text
+
+
+class KeywardError(Exception):
+    """Base of every error raised by the collection's shared code."""
+
+    def __init__(self, message):
+        super().__init__(one_line(message, limit=2000))
+        self.message = one_line(message, limit=2000)
+
+    def __str__(self):
+        return self.message
+
+    def to_dict(self):
+        """Plain data, for caching a failure and raising it again in another worker."""
+        return {"class": type(self).__name__, "message": self.message}
+
+
+class OptionError(KeywardError):
+    """An option is missing, malformed or contradicts another one. Raised before any request."""
+
+
+class ProviderError(KeywardError):
+    """A provider could not be reached, refused a request or answered something unusable."""
+
+    def __init__(self, message, provider=None, key=None, status=None, code=None, request_id=None):
+        self.detail = one_line(message)
+        self.provider = provider
+        self.key = key
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        super().__init__(self._render())
+
+    def _render(self):
+        head = [self.provider or "keyward.keys"]
+        if self.key is not None:
+            head.append("key %s" % one_line(self.key, 120))
+        facts = []
+        if self.status is not None:
+            facts.append("HTTP %s" % self.status)
+        if self.code not in (None, ""):
+            facts.append("code %s" % one_line(self.code, 120))
+        if self.request_id not in (None, ""):
+            facts.append("request id %s" % one_line(self.request_id, 120))
+        text = "%s: %s" % (": ".join(head), self.detail)
+        if facts:
+            text += " (%s)" % ", ".join(facts)
+        return text
+
+    def to_dict(self):
+        return {
+            "class": type(self).__name__,
+            "message": self.detail,
+            "provider": self.provider,
+            "key": self.key,
+            "status": self.status,
+            "code": self.code,
+            "request_id": self.request_id,
+        }
+
+
+class KeyFormatError(ProviderError):
+    """The provider's key text is not a public key in any accepted shape."""
+
+
+class FingerprintMismatchError(ProviderError):
+    """The key does not match any of the expected fingerprints (pins)."""
+
+
+_CLASSES = {
+    cls.__name__: cls
+    for cls in (KeywardError, OptionError, ProviderError, KeyFormatError, FingerprintMismatchError)
+}
+
+
+def error_from_dict(data):
+    """Rebuild an error saved with to_dict() (the cache keeps failures for a short while)."""
+    cls = _CLASSES.get(data.get("class"), ProviderError)
+    if issubclass(cls, ProviderError):
+        return cls(
+            data.get("message", ""),
+            provider=data.get("provider"),
+            key=data.get("key"),
+            status=data.get("status"),
+            code=data.get("code"),
+            request_id=data.get("request_id"),
+        )
+    return cls(data.get("message", ""))

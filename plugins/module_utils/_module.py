@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyward.keys contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The thin layer every module stands on: argspec, missing libraries, errors -> fail_json.
+
+FOR INTERNAL COLLECTION USE ONLY.
+"""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from . import _keys, _transport
+from ._errors import KeywardError, ProviderError
+from ._options import CONNECTION
+
+_LIBRARIES = {
+    "requests": lambda: _transport.REQUESTS_IMPORT_ERROR,
+    "cryptography": lambda: _keys.CRYPTOGRAPHY_IMPORT_ERROR,
+}
+
+
+def new_module(argument_spec, libraries=("requests", "cryptography"), **kwargs):
+    """AnsibleModule with check mode (every *_info module supports it) and library checks."""
+    kwargs.setdefault("supports_check_mode", True)
+    module = AnsibleModule(argument_spec=argument_spec, **kwargs)
+    for name in libraries:
+        error = _LIBRARIES[name]()
+        if error:
+            module.fail_json(msg=missing_required_lib(name), exception=error)
+    return module
+
+
+def transport(module, provider):
+    """A Transport configured from the module's connection options."""
+    params = module.params
+    return _transport.Transport(
+        provider,
+        timeout=params["timeout"],
+        retries=params["retries"],
+        validate_certs=params["validate_certs"],
+        ca_path=params.get("ca_path"),
+        warn=module.warn,
+        debug=module.debug,
+    )
+
+
+def error_details(exc):
+    """Machine-readable fields of an error, returned beside msg for failed_when/rescue logic."""
+    if isinstance(exc, ProviderError):
+        return {key: getattr(exc, key) for key in ("provider", "key", "status", "code", "request_id")}
+    return {}
+
+
+def run(module, func):
+    """exit_json(**func()) or fail_json with the error's one line; never a traceback for our errors."""
+    try:
+        result = func()
+    except KeywardError as exc:
+        module.fail_json(msg=str(exc), error=error_details(exc))
+    result.setdefault("changed", False)
+    module.exit_json(**result)
+
+
+def connection_params(module):
+    return {name: module.params.get(name) for name in CONNECTION}

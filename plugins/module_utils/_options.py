@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyward.keys contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Option tables: every option is declared once (type, default, env names, no_log, choices).
+
+Module argspecs are built from these tables; lookups read the same options through Ansible's
+config manager from the doc fragments, and a unit test checks that both agree (types,
+defaults, env names, the keyward_<provider>_<option> variables, no_log).
+
+Each provider declares its own table next to its client (OPTIONS in _<provider>.py); the
+tables shared by all of them are here.
+
+FOR INTERNAL COLLECTION USE ONLY.
+"""
+
+from __future__ import annotations
+
+CONNECTION = {
+    "timeout": dict(type="float", default=10.0, env=["KEYWARD_TIMEOUT"]),
+    "retries": dict(type="int", default=3, env=["KEYWARD_RETRIES"]),
+    "validate_certs": dict(type="bool", default=True, env=["KEYWARD_VALIDATE_CERTS"]),
+    "ca_path": dict(type="path", env=["KEYWARD_CA_PATH"]),
+    "expected_fingerprint": dict(type="list", elements="str", no_log=False),
+}
+
+# Only lookups have these (modules always return whole records).
+LOOKUP = {
+    "return_format": dict(type="str", default="pem", choices=["pem", "dict", "raw"]),
+    "cache": dict(type="bool", default=True),
+}
+
+_ARGSPEC_FIELDS = ("type", "default", "choices", "elements", "no_log", "aliases", "required")
+
+
+def argspec(*tables, **overrides):
+    """Build an AnsibleModule argument_spec from option tables; env names become env_fallback."""
+    from ansible.module_utils.basic import env_fallback
+
+    spec = {}
+    for table in tables:
+        for name, decl in table.items():
+            entry = {field: decl[field] for field in _ARGSPEC_FIELDS if field in decl}
+            if decl.get("env"):
+                entry["fallback"] = (env_fallback, list(decl["env"]))
+            spec[name] = entry
+    for name, entry in overrides.items():
+        if entry is None:
+            spec.pop(name, None)
+        else:
+            spec[name] = entry
+    return spec
+
+
+def collect(get, *tables):
+    """Read every option of the tables through get(name) -> {name: value}."""
+    values = {}
+    for table in tables:
+        for name in table:
+            values[name] = get(name)
+    return values
+
+
+def secret_names(*tables):
+    return {name for table in tables for name, decl in table.items() if decl.get("no_log")}

@@ -1,0 +1,124 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyward.keys contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one lookup base class: options, the run-wide cache, pins, return formats, errors.
+
+A provider lookup sets PROVIDER / OPTION_TABLES and implements make_client(), cache_material()
+and fetch_record(); everything else is here.
+
+Controller side only.
+"""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+from ansible.utils.display import Display
+
+from ansible_collections.keyward.keys.plugins.module_utils import _keys, _transport
+from ansible_collections.keyward.keys.plugins.module_utils._concurrency import map_bounded
+from ansible_collections.keyward.keys.plugins.module_utils._errors import KeywardError, OptionError
+from ansible_collections.keyward.keys.plugins.module_utils._options import CONNECTION, LOOKUP, collect
+from ansible_collections.keyward.keys.plugins.plugin_utils._cache import RecordCache
+
+display = Display()
+
+
+class KeywardLookupBase(LookupBase):
+    PROVIDER = None  # the record's provider name, also the prefix of messages
+    OPTION_TABLES = ()  # the provider's own option tables (connection and lookup ones are added)
+    WITH_LOOKUP_OPTIONS = True  # False for lookups whose results are not key records
+
+    # -- to implement ----------------------------------------------------------------------
+    def make_client(self, options):
+        raise NotImplementedError
+
+    def cache_material(self, term, options):
+        """Public data that determines the answer for term (never a secret); None: do not cache."""
+        raise NotImplementedError
+
+    def fetch_record(self, client, term, options):
+        raise NotImplementedError
+
+    # -- shared ----------------------------------------------------------------------------
+    def tables(self):
+        tables = (CONNECTION,) + tuple(self.OPTION_TABLES)
+        if self.WITH_LOOKUP_OPTIONS:
+            tables += (LOOKUP,)
+        return tables
+
+    def read_options(self, variables, kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        options = collect(self._option, *self.tables())
+        for lib, error in (("requests", _transport.REQUESTS_IMPORT_ERROR), ("cryptography", _keys.CRYPTOGRAPHY_IMPORT_ERROR)):
+            if error:
+                raise OptionError("the Python library '%s' is required on the controller for this lookup" % lib)
+        return options
+
+    def _option(self, name):
+        value = self.get_option(name)
+        # Options taken from keyward_<provider>_* variables reach plugins untemplated
+        # (ansible/ansible#79244); render them so '{{ vault_secret }}' works there too.
+        if isinstance(value, str) and "{{" in value and getattr(self, "_templar", None) is not None:
+            value = self._templar.template(value)
+        return value
+
+    def transport(self, options):
+        return _transport.Transport(
+            self.PROVIDER,
+            timeout=options["timeout"],
+            retries=options["retries"],
+            validate_certs=options["validate_certs"],
+            ca_path=options.get("ca_path"),
+            warn=display.warning,
+            debug=display.vvv,
+        )
+
+    def run(self, terms, variables=None, **kwargs):
+        try:
+            options = self.read_options(variables, kwargs)
+            return self.lookup(terms, options)
+        except KeywardError as exc:
+            raise AnsibleLookupError(str(exc))
+
+    def lookup(self, terms, options):
+        """The default flow for key lookups: one record per term, cached, pinned, formatted."""
+        pins = _keys.normalize_pins(options.get("expected_fingerprint"))
+        terms = self.normalize_terms(terms)
+        client = self.make_client(options)
+        cache = RecordCache() if options.get("cache") else None
+
+        def one(term):
+            material = self.cache_material(term, options) if cache else None
+            if material is None:
+                record = self.fetch_record(client, term, options)
+            else:
+                record = cache.get_or_fetch(material, lambda: self.fetch_record(client, term, options))
+            _keys.check_pins(record, pins)
+            self.after_fetch(record, options)
+            return self.format(record, options["return_format"])
+
+        return map_bounded(one, terms)
+
+    def normalize_terms(self, terms):
+        flat = []
+        for term in terms:
+            if isinstance(term, (list, tuple)):
+                flat.extend(term)
+            else:
+                flat.append(term)
+        for term in flat:
+            if not isinstance(term, str) or not term.strip():
+                raise OptionError("%s: every term must be a non-empty string, got %r" % (self.PROVIDER, term))
+        return [term.strip() for term in flat]
+
+    def after_fetch(self, record, options):
+        """Hook for per-record checks that must also run on cached records (warnings, sizes)."""
+
+    @staticmethod
+    def format(record, return_format):
+        if return_format == "dict":
+            return record
+        if return_format == "raw":
+            return record["public_key_raw"]
+        return record["public_key"]

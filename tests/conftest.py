@@ -1,0 +1,32 @@
+"""Shared pytest setup: make `ansible_collections.keyward.keys` importable from this checkout.
+
+Works under plain pytest (from the repository root or anywhere), pytest-ansible and
+ansible-test units (which already puts the collection on sys.path).
+"""
+
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _collections_root():
+    # Inside an ansible_collections/<ns>/<name> tree already (ansible-test, an installed copy)?
+    parts = ROOT.split(os.sep)
+    if len(parts) >= 3 and parts[-3] == "ansible_collections":
+        return os.sep.join(parts[:-3])
+    # Otherwise expose the checkout through a symlink under .build/collections.
+    base = os.path.join(ROOT, ".build", "collections")
+    link = os.path.join(base, "ansible_collections", "keyward", "keys")
+    if not os.path.islink(link) or os.path.realpath(link) != os.path.realpath(ROOT):
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        if os.path.lexists(link):
+            os.unlink(link)
+        os.symlink(ROOT, link)
+    return base
+
+
+COLLECTIONS_ROOT = _collections_root()
+if COLLECTIONS_ROOT not in sys.path:
+    sys.path.insert(0, COLLECTIONS_ROOT)
+os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", COLLECTIONS_ROOT)
