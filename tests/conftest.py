@@ -30,3 +30,9 @@ COLLECTIONS_ROOT = _collections_root()
 if COLLECTIONS_ROOT not in sys.path:
     sys.path.insert(0, COLLECTIONS_ROOT)
 os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", COLLECTIONS_ROOT)
+
+
+def pytest_configure(config):
+    # ansible-test units runs pytest with its own ini file and --strict-markers, so the markers
+    # that pytest.ini declares are declared here too.
+    config.addinivalue_line("markers", "slow: long-running integration tests")

@@ -160,3 +160,80 @@ def pem_encode(der, label="PUBLIC KEY"):
     b64 = base64.b64encode(der).decode("ascii")
     lines = [b64[i:i + 64] for i in range(0, len(b64), 64)]
     return "-----BEGIN %s-----\n%s\n-----END %s-----\n" % (label, "\n".join(lines), label)
+
+
+# --- JWK members from a SubjectPublicKeyInfo (stdlib only; used on hosts) -------------------
+
+def _b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _uint_bytes(number):
+    return number.to_bytes(max(1, (number.bit_length() + 7) // 8), "big")
+
+
+# Short Weierstrass parameters (p, a, b) of the curves JWK names (SEC 2 / FIPS 186-4). Each p is
+# 3 mod 4, so a compressed point's y is a single modular exponentiation away.
+_P256 = 2 ** 256 - 2 ** 224 + 2 ** 192 + 2 ** 96 - 1
+_P384 = 2 ** 384 - 2 ** 128 - 2 ** 96 + 2 ** 32 - 1
+_P521 = 2 ** 521 - 1
+_K256 = 2 ** 256 - 2 ** 32 - 977
+_CURVE_PARAMS = {
+    "1.2.840.10045.3.1.7": (_P256, _P256 - 3,
+                            0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604b),
+    "1.3.132.0.34": (_P384, _P384 - 3,
+                     int("b3312fa7e23ee7e4988e056be3f82d19181d9c6efe8141120314088f5013875a"
+                         "c656398d8a2ed19d2a85c8edd3ec2aef", 16)),
+    "1.3.132.0.35": (_P521, _P521 - 3,
+                     int("051953eb9618e1c9a1f929a21a0b68540eea2da725b99b315f3b8b489918ef1"
+                         "09e156193951ec7e937b1652c0bd3bb1bf073573df883d2c34f1ef451fd46b503f00", 16)),
+    "1.3.132.0.10": (_K256, 0, 7),
+}
+
+
+def ec_point(curve_oid, point):
+    """An SEC 1 point (uncompressed 04||x||y or compressed 02/03||x) -> (x, y) ints; None if unusable.
+
+    The point is checked to lie on the curve, so a JWK is never built from garbage.
+    """
+    if curve_oid not in _CURVE_PARAMS or not point:
+        return None
+    p, a, b = _CURVE_PARAMS[curve_oid]
+    size = (p.bit_length() + 7) // 8
+    if point[0] == 0x04 and len(point) == 1 + 2 * size:
+        x = int.from_bytes(point[1:1 + size], "big")
+        y = int.from_bytes(point[1 + size:], "big")
+    elif point[0] in (0x02, 0x03) and len(point) == 1 + size:
+        x = int.from_bytes(point[1:], "big")
+        y = pow((x * x * x + a * x + b) % p, (p + 1) // 4, p)
+        if (y & 1) != (point[0] & 1):
+            y = (p - y) % p
+    else:
+        return None
+    if x >= p or y >= p or (y * y - (x * x * x + a * x + b)) % p:
+        return None
+    return x, y
+
+
+def spki_to_jwk(der):
+    """RFC 7517 JWK members (no kid) for an SPKI DER; None where JWK has no form for the key.
+
+    RSA -> kty RSA (n, e); EC P-256/P-384/P-521/secp256k1, compressed or not -> kty EC (x, y
+    padded to the field size); Ed25519 -> kty OKP. SM2 and anything else -> None.
+    Add the RFC 7638 thumbprint as kid with _keys.jwk_thumbprint (also stdlib only).
+    """
+    alg, param, key = spki_parts(der)
+    if alg == OID_RSA:
+        modulus, exponent = rsa_numbers(key)
+        return {"kty": "RSA", "n": _b64url(_uint_bytes(modulus)), "e": _b64url(_uint_bytes(exponent))}
+    if alg == OID_EC and param in EC_CURVES and EC_CURVES[param][1]:
+        _name, crv, bits = EC_CURVES[param]
+        size = (bits + 7) // 8
+        point = ec_point(param, key)
+        if point is None:
+            return None
+        x, y = point
+        return {"kty": "EC", "crv": crv, "x": _b64url(x.to_bytes(size, "big")), "y": _b64url(y.to_bytes(size, "big"))}
+    if alg == OID_ED25519 and len(key) == 32:
+        return {"kty": "OKP", "crv": "Ed25519", "x": _b64url(key)}
+    return None

@@ -96,7 +96,7 @@ def _parse_der(der, provider, key_id):
     if _der.is_pkcs1_rsa(der):
         der = _der.rsa_spki_from_pkcs1(der)
     try:
-        alg, param, _bits = _der.spki_parts(der)
+        alg, param, bits = _der.spki_parts(der)
     except _der.DerError:
         _fail("the DER is neither a SubjectPublicKeyInfo nor a PKCS#1 RSA public key", provider, key_id)
     if alg == _der.OID_SM2 or param == _der.OID_SM2:
@@ -108,7 +108,12 @@ def _parse_der(der, provider, key_id):
         _fail("unsupported key algorithm (%s)" % exc, provider, key_id)
     except ValueError:
         _fail("the DER does not decode as a public key", provider, key_id)
-    return _from_key(key, provider, key_id)
+    parsed = _from_key(key, provider, key_id)
+    if parsed.key_type == "EC" and bits[:1] in (b"\x02", b"\x03"):
+        # A compressed EC point stays compressed, as with `openssl pkey -pubin -outform DER`, so
+        # fingerprints and pins match OpenSSL's (cryptography would re-encode it uncompressed).
+        parsed.spki_der = der
+    return parsed
 
 
 def _from_key(key, provider, key_id):

@@ -71,7 +71,7 @@ def run_playbook(tmp_path):
     """run_playbook(playbook_yaml, hosts=[...] | inventory=path, extra_vars={}, ...) -> PlaybookResult."""
 
     def run(playbook, hosts=("localhost",), inventory=None, extra_vars=None, env=None, verbosity=0,
-            check=False, diff=False, callback="json", forks=5, timeout=600, args=()):
+            check=False, diff=False, callback="default", forks=5, timeout=600, args=()):
         play_path = tmp_path / "playbook.yml"
         play_path.write_text(playbook)
         if inventory is None:
@@ -108,7 +108,8 @@ def run_playbook(tmp_path):
         if diff:
             cmd.append("--diff")
         cmd += list(args)
-        proc = subprocess.run(cmd, env=environ, cwd=str(tmp_path), capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, env=environ, cwd=str(tmp_path), capture_output=True, text=True,
+                              timeout=timeout, check=False)
         return PlaybookResult(proc, callback)
 
     return run

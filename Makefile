@@ -1,0 +1,136 @@
+# keyward.keys: build and test. See docs/testing.md.
+#
+#   make test         sanity + unit + integration tests on both ansible-core versions below
+#   make venv         the two test virtualenvs (.venv/<core>)
+#   make build        ansible-galaxy collection build   -> .build/keyward-keys-<version>.tar.gz
+#   make install      that tarball installed under        .build/installed/ansible_collections
+#   make sanity | units | units-ansible-test | integration   (both cores; or e.g. sanity-2.16)
+#   make clean        remove .build/ and tests/output/;  make distclean also removes .venv/
+
+# The oldest and the newest supported ansible-core, each with a Python it supports.
+CORES := 2.16 2.21
+
+PYTHON_2.16    ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.11*/bin/python3.11) python3.11)
+PYVER_2.16     := 3.11
+CORE_SPEC_2.16 ?= ansible-core>=2.16,<2.17
+
+PYTHON_2.21    ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) python3.12)
+PYVER_2.21     := 3.12
+CORE_SPEC_2.21 ?= ansible-core>=2.21,<2.22
+
+# The core whose ansible-galaxy builds and installs the collection.
+TOOLS_CORE := 2.21
+
+# Extra arguments: make test PYTEST_ARGS='-k obshell' SANITY_ARGS='--test pylint'
+PYTEST_ARGS ?=
+SANITY_ARGS ?=
+UNITS_ARGS  ?=
+SUMMARY_ARGS ?=
+
+# ---------------------------------------------------------------------------------------------
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+VERSION  := $(shell sed -n 's/^version:[[:space:]]*//p' galaxy.yml)
+TARBALL  := .build/keyward-keys-$(VERSION).tar.gz
+INSTALLED := .build/installed/ansible_collections/keyward/keys/MANIFEST.json
+SRC_TREE := .build/src/ansible_collections/keyward/keys
+# What ansible-test works on: one mirror of the checkout per core (scripts/collection_tree.py).
+tree     = .build/ansible-test/$(1)/ansible_collections/keyward/keys
+# Every file that goes into the collection; the tarball is rebuilt when one changes.
+SOURCES  := $(shell git ls-files -co --exclude-standard 2>/dev/null | while read -r f; do [ -e "$$f" ] && echo "$$f"; done)
+
+# A virtualenv is ready when its stamp exists; the stamp's name hashes what went into it, so
+# editing requirements.txt, test-requirements.txt or a core spec reinstalls (incrementally).
+req_hash = $(shell { echo '$(CORE_SPEC_$(1)) $(PYTHON_$(1))'; cat requirements.txt test-requirements.txt; } | sha256sum | cut -c1-12)
+venv     = .venv/$(1)
+stamp    = .venv/$(1)/.ready-$(call req_hash,$(1))
+BASE_PYTHON := $(PYTHON_$(TOOLS_CORE))
+STAGE    = $(BASE_PYTHON) scripts/test_stage.py
+
+TEST_STAGES := $(foreach c,$(CORES),sanity-$(c) units-$(c) units-ansible-test-$(c) integration-$(c))
+
+.PHONY: help venv sanity units units-ansible-test integration test summary build install clean distclean
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+venv: $(foreach c,$(CORES),venv-$(c))
+sanity: $(foreach c,$(CORES),sanity-$(c))
+units: $(foreach c,$(CORES),units-$(c))
+units-ansible-test: $(foreach c,$(CORES),units-ansible-test-$(c))
+integration: $(foreach c,$(CORES),integration-$(c))
+
+# Everything, for both cores; goes on after a failure (-k) so one run shows every problem,
+# then prints the summary (last line: `N passed, N failed`) and fails if anything failed.
+test:
+	@$(STAGE) clear
+	@rc=0; $(MAKE) --no-print-directory -k $(TEST_STAGES) || rc=$$?; \
+	  $(STAGE) summary $(TEST_STAGES) || rc=1; exit $$rc
+
+summary:
+	@$(STAGE) summary $(SUMMARY_ARGS) $(TEST_STAGES)
+
+define CORE_RULES
+.PHONY: venv-$(1) tree-$(1) sanity-$(1) units-$(1) units-ansible-test-$(1) integration-$(1)
+
+venv-$(1): $(call stamp,$(1))
+
+$(call stamp,$(1)):
+	@echo "==> virtualenv $(call venv,$(1)): $(CORE_SPEC_$(1)) on $(PYTHON_$(1))"
+	@$(call venv,$(1))/bin/python -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(PYVER_$(1))")' 2>/dev/null \
+	  || { rm -rf $(call venv,$(1)) && $(PYTHON_$(1)) -m venv $(call venv,$(1)); }
+	$(call venv,$(1))/bin/python -m pip install --quiet --disable-pip-version-check \
+	  '$(CORE_SPEC_$(1))' -r requirements.txt -r test-requirements.txt
+	@rm -f $(call venv,$(1))/.ready-*
+	@touch $$@
+
+# The mirror ansible-test runs in, and the cached pip bootstrap ansible-test needs offline.
+tree-$(1): venv-$(1)
+	@$(call venv,$(1))/bin/python scripts/ansible_test_pip_cache.py
+	@$(call venv,$(1))/bin/python scripts/collection_tree.py .build/ansible-test/$(1) \
+	  --unit-requirements requirements.txt test-requirements.txt
+
+sanity-$(1): tree-$(1)
+	@$(STAGE) run sanity-$(1) -- env -C $(call tree,$(1)) PATH="$(CURDIR)/$(call venv,$(1))/bin:$$$$PATH" \
+	  ansible-test sanity --venv --python $(PYVER_$(1)) --requirements --color no $(SANITY_ARGS)
+
+units-$(1): venv-$(1)
+	@$(STAGE) run units-$(1) --junit .build/results/units-$(1).xml -- \
+	  $(call venv,$(1))/bin/python -m pytest tests/unit -ra --junitxml=.build/results/units-$(1).xml $(PYTEST_ARGS)
+
+units-ansible-test-$(1): tree-$(1)
+	@$(STAGE) run units-ansible-test-$(1) --junit '$(call tree,$(1))/tests/output/junit/*units.xml' -- \
+	  env -C $(call tree,$(1)) PATH="$(CURDIR)/$(call venv,$(1))/bin:$$$$PATH" \
+	  ansible-test units --venv --python $(PYVER_$(1)) --requirements --color no $(UNITS_ARGS)
+
+integration-$(1): venv-$(1)
+	@$(STAGE) run integration-$(1) --junit .build/results/integration-$(1).xml -- \
+	  $(call venv,$(1))/bin/python -m pytest tests/integration -ra --junitxml=.build/results/integration-$(1).xml $(PYTEST_ARGS)
+endef
+$(foreach c,$(CORES),$(eval $(call CORE_RULES,$(c))))
+
+# ---------------------------------------------------------------------------------------------
+# Build and install: from a clean mirror of the checkout, so stray local files never ship.
+
+build: $(TARBALL)
+install: $(INSTALLED)
+
+$(TARBALL): $(SOURCES) | venv-$(TOOLS_CORE)
+	@$(call venv,$(TOOLS_CORE))/bin/python scripts/collection_tree.py .build/src
+	@mkdir -p .build
+	$(call venv,$(TOOLS_CORE))/bin/ansible-galaxy collection build --force --output-path .build $(SRC_TREE)
+
+$(INSTALLED): $(TARBALL)
+	$(call venv,$(TOOLS_CORE))/bin/ansible-galaxy collection install --force --offline \
+	  -p .build/installed $(TARBALL)
+	@touch $@
+
+clean:
+	rm -rf .build tests/output
+
+distclean: clean
+	rm -rf .venv

@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyward.keys contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+    # Options of every obshell lookup and module. Kept in step with OPTIONS in
+    # plugins/module_utils/_obshell.py (types, defaults, choices, env names, no_log).
+    DOCUMENTATION = r"""
+options:
+  port:
+    description:
+      - TCP port of the obshell agent.
+      - In the lookup this is the port of terms that do not name one.
+    type: int
+    default: 2886
+  scheme:
+    description:
+      - V(http) (what obshell serves by default) or V(https) (an agent that found a certificate and key in
+        its C(ca/) directory).
+      - With V(https) the agent's certificate is verified (O(validate_certs), O(ca_path)).
+    type: str
+    default: http
+    choices: [http, https]
+  password:
+    description:
+      - The password of C(root@sys) of the OceanBase cluster the agent manages. It travels RSA-encrypted
+        inside the C(X-OCS-Header) request header, never in clear text, and never appears in any message.
+      - Not needed to fetch a key; only for encrypted requests that must prove the password.
+      - In modules, the environment variable E(OB_ROOT_PASSWORD) of the host is used when this is not set
+        (the variable obd passes to obshell).
+    type: str
+  agent_password:
+    description:
+      - The obshell agent password (set with C(POST /api/v1/agent/password), obshell 4.2.6 and later).
+        Requests then carry C(X-OCS-Agent-Header) instead of C(X-OCS-Header).
+      - When both O(password) and O(agent_password) are set, the agent password is used if the agent reports
+        that one is set (C(security) in C(/api/v1/info)), else the root password; this is what the official
+        SDK does.
+      - In modules, the environment variable E(OBSHELL_AGENT_PASSWORD) of the host is used when this is not set.
+    type: str
+  min_key_size:
+    description:
+      - Refuse agent keys smaller than this many bits.
+      - Agents built before obshell 4.4.1.1 (release 4.4.2.0) serve 512-bit RSA keys; current ones serve
+        1024-bit keys. Keys under 1024 bits are accepted by default with a warning; set V(1024) to refuse them.
+    type: int
+    default: 512
+"""
+
+    # Environment and variable sources for lookups (Ansible's config manager reads them on the
+    # controller). Every option a lookup takes has a keyward_obshell_<option> variable.
+    PLUGINS = r"""
+options:
+  port:
+    vars:
+      - name: keyward_obshell_port
+  scheme:
+    vars:
+      - name: keyward_obshell_scheme
+  password:
+    env:
+      - name: OB_ROOT_PASSWORD
+    vars:
+      - name: keyward_obshell_password
+  agent_password:
+    env:
+      - name: OBSHELL_AGENT_PASSWORD
+    vars:
+      - name: keyward_obshell_agent_password
+  min_key_size:
+    vars:
+      - name: keyward_obshell_min_key_size
+  verify:
+    vars:
+      - name: keyward_obshell_verify
+  timeout:
+    vars:
+      - name: keyward_obshell_timeout
+  retries:
+    vars:
+      - name: keyward_obshell_retries
+  validate_certs:
+    vars:
+      - name: keyward_obshell_validate_certs
+  ca_path:
+    vars:
+      - name: keyward_obshell_ca_path
+  expected_fingerprint:
+    vars:
+      - name: keyward_obshell_expected_fingerprint
+  return_format:
+    vars:
+      - name: keyward_obshell_return_format
+  cache:
+    vars:
+      - name: keyward_obshell_cache
+"""
+
+    # The proof of possession after a fetch (lookup obshell_public_key, module obshell_public_key_info).
+    VERIFY = r"""
+options:
+  verify:
+    description:
+      - V(none) only fetches the key from C(GET /api/v1/secret).
+      - V(key) also sends a hybrid-encrypted C(GET /api/v1/info) with an empty password, which the agent
+        answers only if it can decrypt the header with its private key. This proves the agent holds the key
+        (the key was not swapped on the way) and needs no password.
+      - V(password) additionally sends an encrypted C(GET /api/v1/ob/info) with O(password) or O(agent_password),
+        proving key and password. An agent that is not in a cluster (identity C(SINGLE)) and has no agent
+        password accepts any password; a warning says so.
+      - When the agent cannot decrypt the header, its key is fetched again once (it may have changed) and the
+        request retried once.
+    type: str
+    default: none
+    choices: [none, key, password]
+"""

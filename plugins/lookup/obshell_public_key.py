@@ -1,0 +1,245 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyward.keys contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: obshell_public_key
+short_description: Public keys of OceanBase obshell agents
+version_added: 0.1.0
+author:
+  - keyward.keys developers (@keyward)
+description:
+  - Fetches the RSA public key of each OceanBase obshell agent named in the terms from its unauthenticated
+    C(GET /api/v1/secret) API. Clients use that key for obshell's hybrid encryption (C(X-OCS-Header)).
+  - The agent answers with bare base64 of a PKCS#1 key; the lookup returns it as SubjectPublicKeyInfo PEM,
+    as the whole key record, or exactly as the agent sent it (O(return_format)).
+  - Keys under 1024 bits (agents built before obshell 4.4.1.1) are accepted with a warning unless
+    O(min_key_size) refuses them.
+  - Optionally proves that the agent holds the private key (O(verify=key)), or key and password (O(verify=password)),
+    with an encrypted request.
+  - Keys are fetched once per C(ansible-playbook) run and agent (O(cache)), however many hosts evaluate the lookup.
+    Pins, O(min_key_size) and O(verify) are applied on every evaluation.
+options:
+  _terms:
+    description:
+      - Agents as C(host), C(host:port), C([ipv6]:port) or a bare IPv6 address. Terms without a port use O(port).
+      - A URL such as C(https://10.0.0.1:2886) also sets the scheme for that term.
+    type: list
+    elements: str
+    required: true
+extends_documentation_fragment:
+  - keyward.keys.connection
+  - keyward.keys.connection.plugins
+  - keyward.keys.connection.lookup
+  - keyward.keys.obshell
+  - keyward.keys.obshell.verify
+  - keyward.keys.obshell.plugins
+notes:
+  - Every option can also come from a variable C(keyward_obshell_<option>) (for example C(keyward_obshell_password)
+    as an AWX credential's extra var), then from the environment variables listed with it.
+  - The cache holds public data only (scheme, host, port, TLS settings); passwords are never part of it.
+  - O(verify=key) and O(verify=password) cost one or two requests per evaluation (they are not cached), because
+    they must prove something about the agent at the time of the task.
+seealso:
+  - module: keyward.keys.obshell_public_key_info
+  - module: keyward.keys.obshell_api
+  - name: obshell hybrid encryption for API operations
+    description: How obshell clients encrypt requests with the agent's public key.
+    link: https://en.oceanbase.com/docs/common-oceanbase-database-10000000001314068
+"""
+
+EXAMPLES = r"""
+- name: Key of the agent on this host's address, as PEM
+  ansible.builtin.debug:
+    msg: "{{ lookup('keyward.keys.obshell_public_key', ansible_host) }}"
+
+- name: Several agents, one PEM each, in a template variable
+  ansible.builtin.set_fact:
+    agent_keys: "{{ query('keyward.keys.obshell_public_key', '10.0.0.1', '10.0.0.2:2886', '[fd00::3]:2886') }}"
+
+- name: The whole key record (fingerprints, size, the agent's ip and port)
+  ansible.builtin.set_fact:
+    agent_key: "{{ lookup('keyward.keys.obshell_public_key', '10.0.0.1', return_format='dict') }}"
+
+- name: Exactly what the agent served (base64 of PKCS#1 DER), for obshell's own SDKs
+  ansible.builtin.copy:
+    dest: /etc/obshell/keys/10.0.0.1_2886.b64
+    content: "{{ lookup('keyward.keys.obshell_public_key', '10.0.0.1', return_format='raw') }}"
+
+- name: Refuse anything but the key we recorded earlier (hex or sha256// pins)
+  ansible.builtin.debug:
+    msg: >-
+      {{ lookup('keyward.keys.obshell_public_key', '10.0.0.1:2886',
+                expected_fingerprint='sha256//kB0Ve6Yq6uxq7Bx5+o5A3mR8hfdTlJ1pY3MrkGQqtS8=') }}
+
+- name: Refuse 512-bit keys of old agents and prove the agent holds its key
+  ansible.builtin.debug:
+    msg: "{{ lookup('keyward.keys.obshell_public_key', inventory_hostname, min_key_size=1024, verify='key') }}"
+
+- name: HTTPS agents signed by a private CA
+  ansible.builtin.debug:
+    msg: "{{ lookup('keyward.keys.obshell_public_key', 'https://ob1.example.com:2886', ca_path='/etc/pki/ob-ca.pem') }}"
+
+# Options from variables, for example set by an AWX credential or in group_vars:
+#   keyward_obshell_port: 2886
+#   keyward_obshell_password: "{{ vault_ob_root_password }}"
+#   keyward_obshell_verify: password
+- name: Key, key and root password proven
+  ansible.builtin.debug:
+    msg: "{{ lookup('keyward.keys.obshell_public_key', ansible_host) }}"
+"""
+
+RETURN = r"""
+_raw:
+  description:
+    - One entry per term.
+    - With O(return_format=pem), the key as SubjectPublicKeyInfo PEM (C(\n) line endings, trailing newline).
+    - With O(return_format=raw), the key exactly as the agent returned it in C(data.public_key) (base64 of PKCS#1 DER).
+    - With O(return_format=dict), the key record described below.
+  type: list
+  elements: raw
+  contains:
+    provider:
+      description: Always C(obshell).
+      type: str
+      sample: obshell
+    key_id:
+      description: The agent as C(host:port) (IPv6 in brackets), as addressed by the term.
+      type: str
+      sample: 10.0.0.1:2886
+    public_key:
+      description: SubjectPublicKeyInfo PEM.
+      type: str
+      sample: "-----BEGIN PUBLIC KEY-----\nMIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC...\n-----END PUBLIC KEY-----\n"
+    public_key_raw:
+      description: Exactly the string the agent returned.
+      type: str
+      sample: MIGJAoGBAL...
+    key_type:
+      description: Always C(RSA) for obshell.
+      type: str
+      sample: RSA
+    key_size:
+      description: RSA modulus size in bits (1024 on current agents, 512 on old ones).
+      type: int
+      sample: 1024
+    curve:
+      description: Always null for RSA keys.
+      type: str
+      sample: null
+    fingerprint_sha256:
+      description: Lowercase hex SHA-256 of the SubjectPublicKeyInfo DER (C(openssl pkey -pubin -outform DER | sha256sum)).
+      type: str
+      sample: 9a1c0f6b2d6e4c0d8f3b3a6f1e2d4c5b6a7980716253443526170819a0b1c2d3
+    pin_sha256:
+      description: C(sha256//) and the base64 of the same digest (curl C(--pinnedpubkey) form).
+      type: str
+      sample: sha256//mhwPay1uTA2POzpvHi1MW2p5gHFiU0Q1JhcIGaCxwtM=
+    metadata:
+      description: What the agent reported with the key.
+      type: dict
+      contains:
+        ip:
+          description: The agent's own IP address, as it reports it in C(/api/v1/secret).
+          type: str
+          sample: 10.0.0.1
+        port:
+          description: The agent's own port, as it reports it.
+          type: int
+          sample: 2886
+        trace_id:
+          description: The trace id of the C(/api/v1/secret) answer (also in the agent's log).
+          type: str
+          sample: 672cc42c132a4b90
+"""
+
+from urllib.parse import urlsplit
+
+from ansible.utils.display import Display
+
+from ansible_collections.keyward.keys.plugins.module_utils import _keys, _obshell
+from ansible_collections.keyward.keys.plugins.module_utils._endpoints import format_host_port, parse_host_port
+from ansible_collections.keyward.keys.plugins.module_utils._errors import OptionError
+from ansible_collections.keyward.keys.plugins.plugin_utils._lookup import KeywardLookupBase
+
+display = Display()
+
+
+class LookupModule(KeywardLookupBase):
+    PROVIDER = _obshell.PROVIDER
+    OPTION_TABLES = (_obshell.OPTIONS, _obshell.VERIFY_OPTIONS)
+
+    def make_client(self, options):
+        if options.get("min_key_size") is not None and options["min_key_size"] < 0:
+            raise OptionError("obshell: min_key_size must not be negative")
+        if options.get("verify") == "password" and not (options.get("password") or options.get("agent_password")):
+            raise OptionError("obshell: verify=password needs password (root@sys) or agent_password")
+        # One transport (HTTP session) for all terms; one ObshellClient per agent.
+        self._pins = _keys.normalize_pins(options.get("expected_fingerprint"))
+        self._schemes = {}
+        self._transport = self.transport(options)
+        return self._transport
+
+    def parse_term(self, term, options):
+        """term -> (scheme, host, port)."""
+        scheme = options["scheme"]
+        text = term
+        if "://" in term:
+            parts = urlsplit(term)
+            if parts.scheme not in ("http", "https"):
+                raise OptionError("obshell: term %r: only http:// and https:// URLs are agents" % term)
+            if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
+                raise OptionError("obshell: term %r: give the agent as scheme://host:port, without a path" % term)
+            scheme = parts.scheme
+            text = parts.netloc
+        host, port = parse_host_port(text, options["port"], option="obshell term")
+        # after_fetch() only sees the record (key_id host:port): remember a URL term's scheme.
+        self._schemes[format_host_port(host, port)] = scheme
+        return scheme, host, port
+
+    def client_for(self, term, options, transport=None):
+        scheme, host, port = self.parse_term(term, options)
+        return _obshell.ObshellClient(
+            host, port, scheme=scheme, transport=transport or self._transport,
+            password=options.get("password"), agent_password=options.get("agent_password"),
+            warn=display.warning, pins=self._pins, min_key_size=options.get("min_key_size"))
+
+    def cache_material(self, term, options):
+        scheme, host, port = self.parse_term(term, options)
+        # Public data only: no password, no pins (they are checked on every evaluation).
+        return {
+            "provider": self.PROVIDER,
+            "scheme": scheme,
+            "host": host.lower(),
+            "port": port,
+            "validate_certs": bool(options.get("validate_certs")),
+            "ca_path": options.get("ca_path"),
+        }
+
+    def fetch_record(self, client, term, options):
+        return self.client_for(term, options, transport=client).fetch_secret()
+
+    def after_fetch(self, record, options):
+        # Runs on cached records too: every host's evaluation warns and enforces its own limit.
+        _obshell.check_key_size(record, options.get("min_key_size"))
+        warning = _obshell.weak_key_warning(record)
+        if warning:
+            display.warning(warning)
+        verify = options.get("verify") or "none"
+        if verify == "none":
+            return
+        key_id = record["key_id"]
+        scheme = self._schemes.get(key_id, options["scheme"])
+        client = self.client_for("%s://%s" % (scheme, key_id), options)
+        client.use_record(record)
+        if verify == "key":
+            client.verify_key()
+        else:
+            client.verify_password()
+        if client.record is not record:
+            # The agent's key changed since it was fetched (and the new one passed the pins):
+            # return the key that works.
+            record.clear()
+            record.update(client.record)

@@ -1,0 +1,396 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: keyward.keys contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: public_key_store
+short_description: Write a set of public keys to a directory in one atomic, idempotent call
+version_added: 0.1.0
+description:
+  - Manages a directory of public-key files on a host in one call. Each key becomes C(<name>.pem), holding the
+    key as SubjectPublicKeyInfo PEM. Optionally the directory also gets a PEM bundle of all keys
+    (O(bundle)) and a JWKS document of all keys (O(jwks)).
+  - Every key, pin and file name is checked B(on the controller, before the host is contacted), by the
+    module's action plugin. It accepts every key shape the collection reads (SPKI PEM, PKCS#1 RSA under
+    a C(PUBLIC KEY) label, C(\r\n) line endings, bare base64 DER, OpenSSH lines) and key records from any
+    keyward.keys lookup or module. When any key is unusable, any pin fails or any name is unsafe, the task
+    fails naming every problem and nothing is written.
+  - New and changed files are written atomically (a temporary file in the same directory, fsync, rename),
+    then given O(owner), O(group), O(mode) and SELinux context the way M(ansible.builtin.copy) does.
+    Unchanged files are not rewritten.
+  - The module keeps a manifest, C(.keyward-manifest.json), in the directory, listing the files it wrote.
+    With O(exclusive=true) it removes listed files that are no longer wanted. It never removes, replaces or
+    follows anything else in the directory.
+  - On the host the module needs only Python's standard library. It checks again that every key is a PEM
+    public key and every name is a plain file name before it writes anything.
+author:
+  - keyward.keys developers (@keyward)
+options:
+  path:
+    description:
+      - The directory, as an absolute path. It is created with its parents when missing.
+    type: path
+    required: true
+  keys:
+    description:
+      - The keys the directory should hold, one file C(<name>.pem) each.
+      - Key records from any keyward.keys lookup (C(return_format=dict)) or C(*_info) module can be given as
+        they are. Their other fields (C(provider), C(metadata), ...) are ignored, as is C(public_key_raw) when
+        C(public_key) is set.
+      - With O(exclusive=false) files of keys dropped from this list stay; see O(exclusive).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description:
+          - File name without the C(.pem) suffix.
+          - "Must be a plain name: ASCII letters, digits and C(. _ - @ +), not starting with a dot, without C(..).
+            Anything else (C(../x), C(a/b), an empty name) fails the task before the host is contacted."
+          - When not given, a safe form of O(keys[].key_id) is used (runs of other characters become C(_),
+            so C(10.0.0.5:2886) gives C(10.0.0.5_2886)).
+        type: str
+      key_id:
+        description: The provider's key id, used for the file name when O(keys[].name) is not given.
+        type: str
+      public_key:
+        description:
+          - The key in any accepted shape. It is written as SubjectPublicKeyInfo PEM.
+          - A key record's C(public_key_raw) is used when this is missing.
+        type: str
+        required: true
+      expected_fingerprint:
+        description:
+          - Pins for this key. It must match one of them, else the task fails and nothing is written.
+          - Each entry is the hex SHA-256 of the key's SubjectPublicKeyInfo DER (colons and case are ignored)
+            or a C(sha256//<base64>) pin. A string with commas is read as a list.
+        type: list
+        elements: str
+      jwk:
+        description:
+          - The key's JWK for the O(jwks) document, for example the C(jwk) of the
+            P(keyward.keys.public_key_info#filter) filter with C(use) or C(alg) members added.
+          - It must describe the same key as O(keys[].public_key) (same RFC 7638 thumbprint) and must not
+            hold private members. Its C(kid) defaults to the thumbprint.
+          - When not given, the JWK is derived from the key. SM2 keys have no JWK form and are left out of
+            the JWKS document with a warning.
+        type: dict
+  bundle:
+    description:
+      - File name (in O(path)) of a PEM bundle holding every distinct key once, in file-name order.
+      - Same naming rules as O(keys[].name); it must not clash with a key's file.
+    type: str
+  jwks:
+    description:
+      - File name (in O(path)) of a JWKS document (RFC 7517) of every key, in file-name order, each C(kid)
+        once. Written as JSON with sorted keys and a trailing newline.
+      - Same naming rules as O(keys[].name); it must not clash with a key's file.
+    type: str
+  documents:
+    description:
+      - More files to keep in O(path) beside the keys, for example an index that maps ids to keys.
+      - They are written, tracked in the manifest and removed by O(exclusive) exactly like key files.
+      - Same naming rules as O(keys[].name); a name must not clash with a key's file, O(bundle) or O(jwks).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: File name in O(path).
+        type: str
+        required: true
+      content:
+        description: The file's content. Text is written as given; a dict or list as JSON with sorted keys and a trailing newline.
+        type: raw
+        required: true
+  exclusive:
+    description:
+      - Remove files this module wrote earlier (listed in its manifest) that are no longer wanted, that is
+        files of keys dropped from O(keys) and a bundle or JWKS document no longer asked for.
+      - Files the module did not write are never removed, whatever their names.
+      - With V(false) such files stay and remain in the manifest, so a later exclusive run can remove them.
+    type: bool
+    default: false
+  dir_mode:
+    description:
+      - Permissions of the directory O(path), in any form O(mode) takes (for example V('0755')).
+      - When not set, a new directory gets the default permissions and an existing one is left as it is.
+      - The directory also gets O(owner), O(group) and the SELinux options, like the files.
+    type: raw
+  mode:
+    description:
+      - Permissions of the key files, the bundle and the JWKS document.
+      - When not set, new files get the default permissions and existing ones keep theirs.
+notes:
+  - The module is not transactional across files. Should the host fail half-way (a full disk), a
+    later run completes the work; no file is ever half-written.
+  - The manifest is bookkeeping. Updating it alone (for example adopting an identical file that was
+    already there) does not make the task changed.
+  - The reason for validating in an action plugin rather than in the role is in the collection's
+    C(docs/trust_store.md).
+  - The role C(keyward.keys.trust_store) calls this module once per host, with handler wiring.
+extends_documentation_fragment:
+  - ansible.builtin.files
+attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details: Keys, pins and names are checked on the controller before the host is contacted.
+  async:
+    description: Supports being used with the C(async) keyword.
+    support: none
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: full
+    details: Shows the content of every created, updated and removed file (public keys only) and attribute changes.
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: posix
+  safe_file_operations:
+    description: Uses Ansible's strict file operation functions to ensure proper permissions and avoid data corruption.
+    support: full
+seealso:
+  - plugin: keyward.keys.public_key_info
+    plugin_type: filter
+  - plugin: keyward.keys.jwks
+    plugin_type: filter
+"""
+
+EXAMPLES = r"""
+- name: Write two keys, a bundle and a JWKS document
+  keyward.keys.public_key_store:
+    path: /etc/myapp/trust
+    keys:
+      - name: signer-2024
+        public_key: "{{ lookup('file', 'keys/signer-2024.pem') }}"
+      - name: signer-2025
+        public_key: "{{ lookup('file', 'keys/signer-2025.pem') }}"
+        expected_fingerprint: 3b:9a:...:e1
+    bundle: signers.pem
+    jwks: jwks.json
+    owner: root
+    group: myapp
+    mode: "0640"
+    dir_mode: "0750"
+  notify: Reload myapp
+
+- name: Key records from a lookup are taken as they are (file name from key_id)
+  keyward.keys.public_key_store:
+    path: /etc/myapp/kms
+    keys: "{{ query('keyward.keys.huaweicloud_kms_public_key', key_a, key_b, return_format='dict') }}"
+    exclusive: true
+
+- name: A JWKS document with use and alg members, through the public_key_info filter
+  keyward.keys.public_key_store:
+    path: /srv/www/.well-known
+    keys:
+      - name: token-signer
+        public_key: "{{ signer_pem }}"
+        jwk: "{{ (signer_pem | keyward.keys.public_key_info).jwk | combine({'use': 'sig', 'alg': 'RS256'}) }}"
+    jwks: jwks.json
+"""
+
+RETURN = r"""
+path:
+  description: The directory.
+  returned: always
+  type: str
+  sample: /etc/myapp/trust
+files:
+  description:
+    - One entry for each file asked for (keys, O(bundle), O(jwks)) and each file removed, in file-name order.
+      Files kept from earlier runs without O(exclusive) and the manifest itself are not listed.
+    - In check mode, what would happen.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    path:
+      description: The file.
+      type: str
+      sample: /etc/myapp/trust/signer-2025.pem
+    state:
+      description:
+        - V(created), V(updated) (content, owner, group, mode or SELinux context changed), V(unchanged),
+          or V(removed) (O(exclusive=true) only).
+      type: str
+      sample: created
+  sample:
+    - path: /etc/myapp/trust/jwks.json
+      state: updated
+    - path: /etc/myapp/trust/signer-2024.pem
+      state: unchanged
+    - path: /etc/myapp/trust/signer-2025.pem
+      state: created
+    - path: /etc/myapp/trust/signers.pem
+      state: updated
+errors:
+  description: Every problem found in the keys, pins and names, when the task failed for them.
+  returned: on failure before anything was written
+  type: list
+  elements: str
+  sample:
+    - "keyward.keys: key signer-2025: fingerprint mismatch: the key has sha256 ..."
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.keyward.keys.plugins.module_utils import _key_store
+from ansible_collections.keyward.keys.plugins.module_utils._errors import KeywardError
+
+ARGUMENT_SPEC = dict(
+    path=dict(type="path", required=True),
+    keys=dict(type="list", elements="dict", default=[], no_log=False, options=dict(
+        name=dict(type="str"),
+        key_id=dict(type="str"),
+        public_key=dict(type="str", required=True, no_log=False),
+        expected_fingerprint=dict(type="list", elements="str", no_log=False),
+        jwk=dict(type="dict"),
+    )),
+    bundle=dict(type="str"),
+    jwks=dict(type="str"),
+    documents=dict(type="list", elements="dict", default=[], options=dict(
+        name=dict(type="str", required=True),
+        content=dict(type="raw", required=True),
+    )),
+    exclusive=dict(type="bool", default=False),
+    dir_mode=dict(type="raw"),
+)
+
+
+class StoreRun(object):
+    """One invocation: ensure the directory, apply the plan, collect results and diffs."""
+
+    def __init__(self, module):
+        self.module = module
+        self.path = module.params["path"]
+        self.check = module.check_mode
+        self.diffs = []
+        self.changed = False
+
+    def file_args(self, path, mode):
+        args = self.module.load_file_common_arguments(self.module.params, path=path)
+        args["mode"] = mode
+        return args
+
+    def set_attributes(self, path, mode, show=True):
+        """Owner, group, mode, SELinux, attributes -> True when something changed (or would)."""
+        diff = {"before": {"path": path}, "after": {"path": path}} if self.module._diff and show else None
+        changed = self.module.set_fs_attributes_if_different(self.file_args(path, mode), False, diff=diff, expand=False)
+        if changed and diff is not None and len(diff["before"]) > 1:
+            diff["before_header"] = diff["after_header"] = "%s (attributes)" % path
+            self.diffs.append(diff)
+        return changed
+
+    def ensure_directory(self):
+        path = self.path
+        dir_mode = self.module.params["dir_mode"]
+        if os.path.lexists(path) and not os.path.isdir(path):
+            raise _key_store.KeyStoreError(["%s exists and is not a directory" % path])
+        if not os.path.isdir(path):
+            self.changed = True
+            if self.module._diff:
+                self.diffs.append({"before_header": path, "after_header": path,
+                                   "before": {"path": path, "state": "absent"},
+                                   "after": {"path": path, "state": "directory"}})
+            if self.check:
+                return
+            os.makedirs(path, 0o700 if dir_mode is not None else 0o777)
+        if self.set_attributes(path, dir_mode):
+            self.changed = True
+
+    def write(self, name, data):
+        tmp = _key_store.write_temp(self.path, data)
+        try:
+            self.module.atomic_move(tmp, os.path.join(self.path, name),
+                                    unsafe_writes=self.module.params["unsafe_writes"])
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def write_manifest(self, names):
+        data = _key_store.manifest_text(names)
+        self.write(_key_store.MANIFEST, data)
+        return data
+
+    def run(self):
+        params = self.module.params
+        store = _key_store.build(params["keys"], params["bundle"], params["jwks"], path=self.path,
+                                 documents=params["documents"])
+        for warning in store.warnings:
+            self.module.warn(warning)
+        self.ensure_directory()
+        # A directory that does not exist yet (check mode) plans as empty: every file is created.
+        plan_ = _key_store.plan(self.path, store.files, params["exclusive"])
+        for warning in plan_.warnings:
+            self.module.warn(warning)
+        mode = params["mode"]
+
+        manifest_on_disk = plan_.manifest_before
+        if not self.check:
+            # Write-ahead: list new files in the manifest before creating them, so a run that
+            # fails half-way still knows them next time.
+            new_names = [c.name for c in plan_.changes if c.state == "created" and c.name not in plan_.managed]
+            if new_names:
+                manifest_on_disk = self.write_manifest(plan_.managed + new_names)
+
+        files = []
+        for change in plan_.changes:
+            state = change.state
+            if state in ("created", "updated") and not self.check:
+                self.write(change.name, change.after)
+            if state == "removed" and not self.check:
+                os.unlink(change.path)
+            if state in ("updated", "unchanged") or (state == "created" and not self.check):
+                if self.set_attributes(change.path, mode) and state == "unchanged":
+                    state = "updated"
+            if state != "unchanged":
+                self.changed = True
+                if self.module._diff and change.state != "unchanged":
+                    self.diffs.append({
+                        "before_header": change.path, "after_header": change.path,
+                        "before": (change.before or b"").decode("utf-8", "replace"),
+                        "after": (change.after or b"").decode("utf-8", "replace"),
+                    })
+            files.append({"path": change.path, "state": state})
+
+        if not self.check:
+            if plan_.manifest_after != manifest_on_disk:
+                self.write_manifest(plan_.manifest_names)
+            # Bookkeeping: the manifest follows the files' attributes without counting as a change.
+            self.set_attributes(os.path.join(self.path, _key_store.MANIFEST), mode, show=False)
+            _key_store.fsync_dir(self.path)
+
+        result = {"changed": self.changed, "path": self.path, "files": files}
+        if self.module._diff:
+            result["diff"] = self.diffs
+        return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, add_file_common_args=True, supports_check_mode=True)
+    path = module.params["path"]
+    if not os.path.isabs(path):
+        module.fail_json(msg="path must be absolute, not %r" % path)
+    try:
+        result = StoreRun(module).run()
+    except _key_store.KeyStoreError as exc:
+        module.fail_json(msg=str(exc), errors=exc.errors)
+    except KeywardError as exc:
+        module.fail_json(msg=str(exc))
+    except (IOError, OSError) as exc:
+        module.fail_json(msg="cannot update %s: %s" % (getattr(exc, "filename", None) or path, exc.strerror or exc))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
