@@ -333,7 +333,8 @@ def test_module_failures_are_one_line(run_playbook, fresh, tmp_path):
         assert outcome["failed"] is True, (name, outcome)
         assert text in outcome["msg"], (name, outcome["msg"])
         assert "\n" not in outcome["msg"], (name, outcome["msg"])
-        assert "exception" not in outcome, (name, outcome)
+        # No Python traceback (ansible-core 2.19+ records a placeholder "(traceback unavailable)").
+        assert 'File "' not in str(outcome.get("exception", "")), (name, outcome)
     assert found["r_wrong"]["error"]["code"] == "Security.Authentication.IncorrectOceanbasePassword"
     assert found["r_wrong"]["error"]["status"] == 401 and found["r_wrong"]["status"] == 401
     assert found["r_wrong"]["json"]["error"]["code"] == 10008

@@ -1,0 +1,112 @@
+#!/usr/bin/env python
+"""Run the demo: start the provider emulators on loopback, run demo/demo.yml, stop them.
+
+Usage (what `make demo` runs, with the venv's Python and the installed collection):
+  python scripts/demo.py --collections .build/installed
+
+Emulators are test infrastructure (not in the built collection); they are imported from this
+checkout, while ansible-playbook uses the collection installed from the built tarball.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def source_importable():
+    """Make `ansible_collections.keyward.keys.tests` importable from the checkout."""
+    base = os.path.join(ROOT, ".build", "collections")
+    link = os.path.join(base, "ansible_collections", "keyward", "keys")
+    if not os.path.islink(link):
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        if os.path.lexists(link):
+            os.unlink(link)
+        os.symlink(ROOT, link)
+    sys.path.insert(0, base)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--collections", default=os.path.join(ROOT, ".build", "installed"),
+                        help="ANSIBLE_COLLECTIONS_PATH for ansible-playbook")
+    parser.add_argument("--output", default=os.path.join(ROOT, "demo", "output"))
+    args = parser.parse_args()
+    source_importable()
+
+    from ansible_collections.keyward.keys.tests.emulators import huaweicloud, obshell
+    from ansible_collections.keyward.keys.tests.emulators._pki import make_pki
+    from ansible_collections.keyward.keys.tests.emulators._server import EmulatorServer
+
+    work = os.path.join(ROOT, ".build", "demo")
+    shutil.rmtree(args.output, ignore_errors=True)
+    os.makedirs(args.output)
+    os.makedirs(work, exist_ok=True)
+    pki = make_pki(os.path.join(work, "pki"))
+    root_password = "Demo#Root-Passw0rd"
+
+    servers = []
+    agents = []
+    for _ in range(3):
+        agent = obshell.ObshellAgent(key_bits=1024, password=root_password)
+        server = EmulatorServer(agent).start()
+        agent.port = server.port
+        servers.append(server)
+        agents.append(server)
+    kms = EmulatorServer(huaweicloud.HuaweiCloudEmulator(), tls=pki).start()
+    servers.append(kms)
+    try:
+        inventory = {"all": {"children": {
+            "observers": {"hosts": {
+                "ob%d" % (i + 1): {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                                   "obshell_port": s.port, "obshell_node_address": "127.0.0.1"}
+                for i, s in enumerate(agents)}},
+            "obshell_clients": {"hosts": {
+                "app1": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                         "obshell_keys_dir": os.path.join(args.output, "obshell-keys")}}},
+        }}, "localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}
+        inventory["all"]["hosts"] = {"localhost": inventory.pop("localhost")}
+        extra = {
+            "demo_output": args.output,
+            "demo_agent_addresses": ["127.0.0.1:%d" % s.port for s in agents],
+            "demo_kms_key_ids": [huaweicloud.KEY_IDS[k] for k in ("rsa2048", "rsa3072_pkcs1", "doc_example", "ec_p256")],
+            "keyward_obshell_password": root_password,
+            "keyward_huaweicloud_endpoint": kms.url,
+            "keyward_huaweicloud_iam_endpoint": kms.url,
+            "keyward_huaweicloud_region": huaweicloud.REGION,
+            "keyward_huaweicloud_project_id": huaweicloud.PROJECT_ID,
+            "keyward_huaweicloud_access_key": huaweicloud.ACCESS_KEY,
+            "keyward_huaweicloud_secret_key": huaweicloud.SECRET_KEY,
+            "keyward_huaweicloud_ca_path": pki["ca.pem"],
+        }
+        with open(os.path.join(work, "inventory.json"), "w") as handle:
+            json.dump(inventory, handle)
+        with open(os.path.join(work, "vars.json"), "w") as handle:
+            json.dump(extra, handle)
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.abspath(args.collections),
+                   ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_RETRY_FILES_ENABLED="False",
+                   ANSIBLE_LOCAL_TEMP=tempfile.mkdtemp(prefix="keyward-demo-"))
+        playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+        cmd = [playbook, "-i", os.path.join(work, "inventory.json"), "-e", "@" + os.path.join(work, "vars.json"),
+               os.path.join(ROOT, "demo", "demo.yml")]
+        print("demo: %d obshell agents and Huawei Cloud KMS emulated on 127.0.0.1; output in %s"
+              % (len(agents), os.path.relpath(args.output, ROOT)), flush=True)
+        rc = subprocess.call(cmd, env=env, cwd=os.path.join(ROOT, "demo"))
+        served = sum(s.count("^/api/v1/secret$") for s in agents)
+        print("demo: the %d agents served their key %d times (lookup: once per agent for the whole run; verification and role: once each); "
+              "KMS answered %d requests" % (len(agents), served, kms.count()))
+        return rc
+    finally:
+        for server in servers:
+            server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
