@@ -122,10 +122,8 @@ _raw:
       type: dict
 """
 
-import os
-
 from ansible_collections.keyward.keys.plugins.module_utils._huaweicloud import (
-    OPTIONS, PROVIDER, VARS_PREFIX, HuaweiKmsClient, check_key_id,
+    OPTIONS, PROVIDER, HuaweiKmsClient, check_key_id,
 )
 from ansible_collections.keyward.keys.plugins.plugin_utils._lookup import KeywardLookupBase
 
@@ -133,21 +131,6 @@ from ansible_collections.keyward.keys.plugins.plugin_utils._lookup import Keywar
 class LookupModule(KeywardLookupBase):
     PROVIDER = PROVIDER
     OPTION_TABLES = (OPTIONS,)
-
-    def read_options(self, variables, kwargs):
-        options = super(LookupModule, self).read_options(variables, kwargs)
-        # Ansible's config manager lets the *last* environment variable found win; the
-        # collection's contract (like the modules' env_fallback) is that the first one wins.
-        variables = variables or {}
-        for name, decl in OPTIONS.items():
-            names = decl.get("env") or []
-            if len(names) < 2 or kwargs.get(name) is not None or variables.get(VARS_PREFIX + name) is not None:
-                continue
-            for env_name in names:
-                if os.environ.get(env_name) is not None:
-                    options[name] = os.environ[env_name]
-                    break
-        return options
 
     def normalize_terms(self, terms):
         terms = super(LookupModule, self).normalize_terms(terms)

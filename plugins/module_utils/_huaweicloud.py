@@ -40,7 +40,6 @@ from ._keys import key_record
 from ._transport import body_kind, header_request_id, response_json
 
 PROVIDER = "huaweicloud_kms"
-VARS_PREFIX = "keyward_huaweicloud_"
 
 # Every option once: type, env names (first found wins), no_log. The doc fragment
 # plugins/doc_fragments/huaweicloud.py declares the same; a unit test checks they agree.

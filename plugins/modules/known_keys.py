@@ -16,8 +16,8 @@ description:
     its pin fails the task, naming the id, the pinned and the new fingerprint, unless O(accept_changes=true),
     which records the new key in place of the old one.
   - When any key is refused, the file is left exactly as it was, including for the keys that were new.
-  - Usually run on the controller with C(delegate_to: localhost) and C(run_once: true); the
-    M(keyward.keys.obshell_hybrid_encryption) role does so. Needs only Python's standard library.
+  - "Usually run on the controller with C(delegate_to: localhost) and C(run_once: true); the
+    C(keyward.keys.obshell_hybrid_encryption) role does so. Needs only Python's standard library."
 author:
   - keyward.keys developers
 options:

@@ -11,6 +11,9 @@ Controller side only.
 
 from __future__ import annotations
 
+import os
+
+from ansible.config.manager import ensure_type
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
@@ -49,11 +52,31 @@ class KeywardLookupBase(LookupBase):
 
     def read_options(self, variables, kwargs):
         self.set_options(var_options=variables, direct=kwargs)
+        self._env_first_found_wins()
         options = collect(self._option, *self.tables())
         for lib, error in (("requests", _transport.REQUESTS_IMPORT_ERROR), ("cryptography", _keys.CRYPTOGRAPHY_IMPORT_ERROR)):
             if error:
                 raise OptionError("the Python library '%s' is required on the controller for this lookup" % lib)
         return options
+
+    def _env_first_found_wins(self):
+        """Where an option lists several environment variables, the first one set wins.
+
+        Ansible's config manager keeps the last one it finds; our contract (and the modules'
+        env_fallback) takes them in the order the option tables give.
+        """
+        for table in self.tables():
+            for name, decl in table.items():
+                names = decl.get("env") or ()
+                if len(names) < 2:
+                    continue
+                _value, origin = self.get_option_and_origin(name)
+                if not str(origin).startswith("env:"):
+                    continue
+                for env_name in names:
+                    if env_name in os.environ:
+                        self.set_option(name, ensure_type(os.environ[env_name], decl.get("type", "str")))
+                        break
 
     def _option(self, name):
         value = self.get_option(name)

@@ -248,8 +248,9 @@ import json, sys
 from ansible.plugins.loader import init_plugin_loader, lookup_loader
 init_plugin_loader([sys.argv[1]])
 plugin = lookup_loader.get(sys.argv[2])
-plugin.set_options(var_options={}, direct={})
-print(json.dumps({name: plugin.get_option(name) for name in json.loads(sys.argv[3])}))
+# read_options() is what run() uses: Ansible's config manager plus our env precedence.
+options = plugin.read_options({}, {})
+print(json.dumps({name: options[name] for name in json.loads(sys.argv[3])}))
 """
 
 
