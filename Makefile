@@ -21,10 +21,14 @@ CORE_SPEC_2.21 ?= ansible-core>=2.21,<2.22
 # The core whose ansible-galaxy builds and installs the collection.
 TOOLS_CORE := 2.21
 
-# Extra arguments: make test PYTEST_ARGS='-k obshell' SANITY_ARGS='--test pylint'
-PYTEST_ARGS ?=
-SANITY_ARGS ?=
-UNITS_ARGS  ?=
+# `make test` runs this many stages at once (each stage's output is shown when it ends;
+# JOBS=1 streams it live).
+JOBS ?= 2
+
+# Extra arguments: make units-2.21 PYTEST_ARGS='-k obshell -x'; SANITY_ARGS='--test pylint'
+PYTEST_ARGS  ?=
+SANITY_ARGS  ?=
+UNITS_ARGS   ?=
 SUMMARY_ARGS ?=
 
 # ---------------------------------------------------------------------------------------------
@@ -34,24 +38,29 @@ SHELL := bash
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
 
-VERSION  := $(shell sed -n 's/^version:[[:space:]]*//p' galaxy.yml)
-TARBALL  := .build/keyward-keys-$(VERSION).tar.gz
+VERSION   := $(shell sed -n 's/^version:[[:space:]]*//p' galaxy.yml)
+TARBALL   := .build/keyward-keys-$(VERSION).tar.gz
 INSTALLED := .build/installed/ansible_collections/keyward/keys/MANIFEST.json
-SRC_TREE := .build/src/ansible_collections/keyward/keys
+SRC_TREE  := .build/src/ansible_collections/keyward/keys
+# What plain pytest imports the collection through (tests/conftest.py makes it too; making it
+# first avoids two pytest runs racing to create it).
+LINK      := .build/collections/ansible_collections/keyward/keys
 # What ansible-test works on: one mirror of the checkout per core (scripts/collection_tree.py).
-tree     = .build/ansible-test/$(1)/ansible_collections/keyward/keys
+tree       = .build/ansible-test/$(1)/ansible_collections/keyward/keys
 # Every file that goes into the collection; the tarball is rebuilt when one changes.
-SOURCES  := $(shell git ls-files -co --exclude-standard 2>/dev/null | while read -r f; do [ -e "$$f" ] && echo "$$f"; done)
+SOURCES   := $(shell git ls-files -co --exclude-standard 2>/dev/null | while read -r f; do [ -e "$$f" ] && echo "$$f"; done)
 
 # A virtualenv is ready when its stamp exists; the stamp's name hashes what went into it, so
 # editing requirements.txt, test-requirements.txt or a core spec reinstalls (incrementally).
 req_hash = $(shell { echo '$(CORE_SPEC_$(1)) $(PYTHON_$(1))'; cat requirements.txt test-requirements.txt; } | sha256sum | cut -c1-12)
 venv     = .venv/$(1)
 stamp    = .venv/$(1)/.ready-$(call req_hash,$(1))
-BASE_PYTHON := $(PYTHON_$(TOOLS_CORE))
-STAGE    = $(BASE_PYTHON) scripts/test_stage.py
+STAGE    = $(PYTHON_$(TOOLS_CORE)) scripts/test_stage.py
 
+# Every stage of `make test`, in the order the summary lists them, and the order in which they
+# are started (longest first, so that two at a time finish together).
 TEST_STAGES := $(foreach c,$(CORES),sanity-$(c) units-$(c) units-ansible-test-$(c) integration-$(c))
+TEST_ORDER  := $(foreach s,integration sanity units-ansible-test units,$(foreach c,$(CORES),$(s)-$(c)))
 
 .PHONY: help venv sanity units units-ansible-test integration test summary build install clean distclean
 
@@ -64,15 +73,20 @@ units: $(foreach c,$(CORES),units-$(c))
 units-ansible-test: $(foreach c,$(CORES),units-ansible-test-$(c))
 integration: $(foreach c,$(CORES),integration-$(c))
 
-# Everything, for both cores; goes on after a failure (-k) so one run shows every problem,
-# then prints the summary (last line: `N passed, N failed`) and fails if anything failed.
+# Every stage for both cores, $(JOBS) at a time. A failed stage does not stop the others (the
+# stage runner records it and lets make go on); the summary then prints one line per stage
+# and last `N passed, N failed`, and its status is make's.
 test:
 	@$(STAGE) clear
-	@rc=0; $(MAKE) --no-print-directory -k $(TEST_STAGES) || rc=$$?; \
-	  $(STAGE) summary $(TEST_STAGES) || rc=1; exit $$rc
+	@KEYWARD_STAGE_KEEP_GOING=1 $(MAKE) --no-print-directory -k -j$(JOBS) --output-sync=target \
+	  KEYWARD_TEST_RUN=1 $(TEST_ORDER) || true
+	@$(STAGE) summary $(TEST_STAGES)
 
 summary:
 	@$(STAGE) summary $(SUMMARY_ARGS) $(TEST_STAGES)
+
+$(LINK):
+	@mkdir -p $(@D) && ln -sfn $(CURDIR) $@
 
 define CORE_RULES
 .PHONY: venv-$(1) tree-$(1) sanity-$(1) units-$(1) units-ansible-test-$(1) integration-$(1)
@@ -98,7 +112,7 @@ sanity-$(1): tree-$(1)
 	@$(STAGE) run sanity-$(1) -- env -C $(call tree,$(1)) PATH="$(CURDIR)/$(call venv,$(1))/bin:$$$$PATH" \
 	  ansible-test sanity --venv --python $(PYVER_$(1)) --requirements --color no $(SANITY_ARGS)
 
-units-$(1): venv-$(1)
+units-$(1): venv-$(1) | $(LINK)
 	@$(STAGE) run units-$(1) --junit .build/results/units-$(1).xml -- \
 	  $(call venv,$(1))/bin/python -m pytest tests/unit -ra --junitxml=.build/results/units-$(1).xml $(PYTEST_ARGS)
 
@@ -107,9 +121,14 @@ units-ansible-test-$(1): tree-$(1)
 	  env -C $(call tree,$(1)) PATH="$(CURDIR)/$(call venv,$(1))/bin:$$$$PATH" \
 	  ansible-test units --venv --python $(PYVER_$(1)) --requirements --color no $(UNITS_ARGS)
 
-integration-$(1): venv-$(1)
+integration-$(1): venv-$(1) | $(LINK)
 	@$(STAGE) run integration-$(1) --junit .build/results/integration-$(1).xml -- \
 	  $(call venv,$(1))/bin/python -m pytest tests/integration -ra --junitxml=.build/results/integration-$(1).xml $(PYTEST_ARGS)
+
+# In `make test`, the two ansible-test stages of a core share its mirror: one after the other.
+ifdef KEYWARD_TEST_RUN
+units-ansible-test-$(1): | sanity-$(1)
+endif
 endef
 $(foreach c,$(CORES),$(eval $(call CORE_RULES,$(c))))
 
@@ -121,7 +140,6 @@ install: $(INSTALLED)
 
 $(TARBALL): $(SOURCES) | venv-$(TOOLS_CORE)
 	@$(call venv,$(TOOLS_CORE))/bin/python scripts/collection_tree.py .build/src
-	@mkdir -p .build
 	$(call venv,$(TOOLS_CORE))/bin/ansible-galaxy collection build --force --output-path .build $(SRC_TREE)
 
 $(INSTALLED): $(TARBALL)

@@ -212,7 +212,7 @@ class LookupModule(KeywardLookupBase):
         return {
             "provider": self.PROVIDER,
             "scheme": scheme,
-            "host": host.lower(),
+            "host": host,
             "port": port,
             "validate_certs": bool(options.get("validate_certs")),
             "ca_path": options.get("ca_path"),

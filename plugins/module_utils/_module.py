@@ -54,10 +54,14 @@ def error_details(exc):
 
 def run(module, func):
     """exit_json(**func()) or fail_json with the error's one line; never a traceback for our errors."""
+    failure = None
     try:
         result = func()
     except KeywardError as exc:
-        module.fail_json(msg=str(exc), error=error_details(exc))
+        failure = exc
+    if failure is not None:
+        # Outside the except block: inside it, AnsibleModule attaches a traceback at -vvv.
+        module.fail_json(msg=str(failure), error=error_details(failure))
     result.setdefault("changed", False)
     module.exit_json(**result)
 

@@ -13,6 +13,7 @@ FOR INTERNAL COLLECTION USE ONLY.
 from __future__ import annotations
 
 import email.utils
+import importlib.util
 import random
 import time
 import traceback
@@ -21,15 +22,28 @@ from urllib.parse import urlsplit
 from ._errors import OptionError, ProviderError, one_line
 from ._version import COLLECTION_NAME, COLLECTION_VERSION
 
+# requests is imported when the first Transport is made, not at import time: a lookup answered
+# from the run-wide cache needs no HTTP library, and importing requests costs ~0.1 s of CPU in
+# every forked worker (each host and task). Its presence is checked without importing it.
+requests = None
+requests_exceptions = None
 try:
-    import requests
-    from requests import exceptions as requests_exceptions
-except ImportError:  # reported by the adapters with missing_required_lib('requests')
-    requests = None
-    requests_exceptions = None
+    REQUESTS_IMPORT_ERROR = None if importlib.util.find_spec("requests") else "No module named 'requests'"
+except (ImportError, ValueError):  # pragma: no cover - a broken installation
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
-else:
-    REQUESTS_IMPORT_ERROR = None
+
+
+def load_requests():
+    """Import requests on first use; raise OptionError when it is not installed."""
+    global requests, requests_exceptions  # pylint: disable=global-statement
+    if requests is None:
+        try:
+            import requests as _requests
+            from requests import exceptions as _exceptions
+        except ImportError:
+            raise OptionError("the Python library 'requests' is required on this machine")
+        requests, requests_exceptions = _requests, _exceptions
+    return requests
 
 RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
 BACKOFF_BASE = 0.5  # seconds before the first retry, doubled each time
@@ -130,8 +144,7 @@ class Transport(object):
 
     def __init__(self, provider, timeout=10.0, retries=3, validate_certs=True, ca_path=None,
                  warn=None, debug=None, sleep=time.sleep):
-        if requests is None:
-            raise OptionError("the Python library 'requests' is required on this machine")
+        load_requests()
         try:
             self.timeout = float(timeout)
         except (TypeError, ValueError):

@@ -27,6 +27,14 @@ from ansible_collections.keyward.keys.plugins.plugin_utils._cache import RecordC
 display = Display()
 
 
+def _has_template(value):
+    if isinstance(value, str):
+        return "{{" in value
+    if isinstance(value, (list, tuple)):
+        return any(isinstance(item, str) and "{{" in item for item in value)
+    return False
+
+
 class KeywardLookupBase(LookupBase):
     PROVIDER = None  # the record's provider name, also the prefix of messages
     OPTION_TABLES = ()  # the provider's own option tables (connection and lookup ones are added)
@@ -82,7 +90,7 @@ class KeywardLookupBase(LookupBase):
         value = self.get_option(name)
         # Options taken from keyward_<provider>_* variables reach plugins untemplated
         # (ansible/ansible#79244); render them so '{{ vault_secret }}' works there too.
-        if isinstance(value, str) and "{{" in value and getattr(self, "_templar", None) is not None:
+        if getattr(self, "_templar", None) is not None and _has_template(value):
             value = self._templar.template(value)
         return value
 
