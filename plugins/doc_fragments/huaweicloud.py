@@ -88,21 +88,20 @@ options:
 
     # Sources of the lookup's options: environment variables and keyward_huaweicloud_* variables,
     # connection and lookup options included (their env entries come from keyward.keys.connection.PLUGINS).
-    # Where an option has several environment variables, they are listed here in REVERSE order of
-    # precedence: Ansible's config manager lets the last one found win, while the collection's
-    # contract (and the modules' env_fallback) is that the first one of OPTIONS wins.
+    # Where an option has several environment variables, the first one set wins, as in OPTIONS
+    # (Ansible's config manager would take the last; plugin_utils/_lookup.py corrects that).
     PLUGINS = r"""
 options:
   region:
     env:
-      - name: HW_REGION_NAME
       - name: HUAWEICLOUD_SDK_REGION
+      - name: HW_REGION_NAME
     vars:
       - name: keyward_huaweicloud_region
   project_id:
     env:
-      - name: HW_PROJECT_ID
       - name: HUAWEICLOUD_SDK_PROJECT_ID
+      - name: HW_PROJECT_ID
     vars:
       - name: keyward_huaweicloud_project_id
   endpoint:
@@ -117,20 +116,20 @@ options:
       - name: keyward_huaweicloud_iam_endpoint
   access_key:
     env:
-      - name: HW_ACCESS_KEY
       - name: HUAWEICLOUD_SDK_AK
+      - name: HW_ACCESS_KEY
     vars:
       - name: keyward_huaweicloud_access_key
   secret_key:
     env:
-      - name: HW_SECRET_KEY
       - name: HUAWEICLOUD_SDK_SK
+      - name: HW_SECRET_KEY
     vars:
       - name: keyward_huaweicloud_secret_key
   security_token:
     env:
-      - name: HW_SECURITY_TOKEN
       - name: HUAWEICLOUD_SDK_SECURITY_TOKEN
+      - name: HW_SECURITY_TOKEN
     vars:
       - name: keyward_huaweicloud_security_token
   auth_token:

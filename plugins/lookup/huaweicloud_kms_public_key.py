@@ -132,14 +132,6 @@ class LookupModule(KeywardLookupBase):
     PROVIDER = PROVIDER
     OPTION_TABLES = (OPTIONS,)
 
-    def _env_first_found_wins(self):
-        # The doc fragment lists each option's environment variables last-wins, so Ansible's
-        # config manager already lets the first one of OPTIONS win. The base class's correction
-        # is not needed here, and on ansible-core 2.16 it is harmful: get_option_and_origin()
-        # there ignores keyword arguments and variables, so an environment variable would
-        # override an explicit secret_key=... (tests/integration/test_huaweicloud_kms.py).
-        return None
-
     def normalize_terms(self, terms):
         terms = super(LookupModule, self).normalize_terms(terms)
         for term in terms:

@@ -60,26 +60,32 @@ class KeywardLookupBase(LookupBase):
 
     def read_options(self, variables, kwargs):
         self.set_options(var_options=variables, direct=kwargs)
-        self._env_first_found_wins()
+        self._env_first_found_wins(variables, kwargs)
         options = collect(self._option, *self.tables())
         for lib, error in (("requests", _transport.REQUESTS_IMPORT_ERROR), ("cryptography", _keys.CRYPTOGRAPHY_IMPORT_ERROR)):
             if error:
                 raise OptionError("the Python library '%s' is required on the controller for this lookup" % lib)
         return options
 
-    def _env_first_found_wins(self):
+    def _env_first_found_wins(self, variables, kwargs):
         """Where an option lists several environment variables, the first one set wins.
 
         Ansible's config manager keeps the last one it finds; our contract (and the modules'
-        env_fallback) takes them in the order the option tables give.
+        env_fallback) takes them in the order the option tables give. Only options that no
+        keyword argument and no variable set are corrected (get_option_and_origin() cannot
+        tell on ansible-core 2.16, where it ignores both).
         """
+        from ansible import constants as C
+
+        definitions = C.config.get_configuration_definitions("lookup", self._load_name) or {}
+        variables = variables or {}
         for table in self.tables():
             for name, decl in table.items():
                 names = decl.get("env") or ()
-                if len(names) < 2:
+                if len(names) < 2 or name in kwargs:
                     continue
-                _value, origin = self.get_option_and_origin(name)
-                if not str(origin).startswith("env:"):
+                var_names = [entry.get("name") for entry in definitions.get(name, {}).get("vars") or []]
+                if any(var in variables for var in var_names):
                     continue
                 for env_name in names:
                     if env_name in os.environ:
