@@ -4,6 +4,8 @@
 #   make venv         the two test virtualenvs (.venv/<core>)
 #   make build        ansible-galaxy collection build   -> .build/keyward-keys-<version>.tar.gz
 #   make install      that tarball installed under        .build/installed/ansible_collections
+#   make demo         build, install, start the emulators on loopback and run demo/demo.yml
+#   make bench        benchmarks/ (prints figures and ratios; not a test)
 #   make sanity | units | units-ansible-test | integration   (both cores; or e.g. sanity-2.16)
 #   make clean        remove .build/ and tests/output/;  make distclean also removes .venv/
 
@@ -62,7 +64,7 @@ STAGE    = $(PYTHON_$(TOOLS_CORE)) scripts/test_stage.py
 TEST_STAGES := $(foreach c,$(CORES),sanity-$(c) units-$(c) units-ansible-test-$(c) integration-$(c))
 TEST_ORDER  := $(foreach s,integration sanity units-ansible-test units,$(foreach c,$(CORES),$(s)-$(c)))
 
-.PHONY: help venv sanity units units-ansible-test integration test summary build install clean distclean
+.PHONY: help venv sanity units units-ansible-test integration test summary build install demo bench clean distclean
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -82,8 +84,9 @@ test:
 	  KEYWARD_TEST_RUN=1 $(TEST_ORDER) || true
 	@$(STAGE) summary $(TEST_STAGES)
 
+# The last `make test`'s results again (informational: never fails).
 summary:
-	@$(STAGE) summary $(SUMMARY_ARGS) $(TEST_STAGES)
+	@$(STAGE) summary $(SUMMARY_ARGS) $(TEST_STAGES) || true
 
 $(LINK):
 	@mkdir -p $(@D) && ln -sfn $(CURDIR) $@
@@ -94,13 +97,13 @@ define CORE_RULES
 venv-$(1): $(call stamp,$(1))
 
 $(call stamp,$(1)):
-	@echo "==> virtualenv $(call venv,$(1)): $(CORE_SPEC_$(1)) on $(PYTHON_$(1))"
-	@$(call venv,$(1))/bin/python -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(PYVER_$(1))")' 2>/dev/null \
-	  || { rm -rf $(call venv,$(1)) && $(PYTHON_$(1)) -m venv $(call venv,$(1)); }
+	@echo "==> virtualenv $(call venv,$(1)): $(CORE_SPEC_$(1)) on $(PYTHON_$(1))"; start=$$$$SECONDS; \
+	$(call venv,$(1))/bin/python -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(PYVER_$(1))")' 2>/dev/null \
+	  || { rm -rf $(call venv,$(1)) && $(PYTHON_$(1)) -m venv $(call venv,$(1)); }; \
 	$(call venv,$(1))/bin/python -m pip install --quiet --disable-pip-version-check \
-	  '$(CORE_SPEC_$(1))' -r requirements.txt -r test-requirements.txt
-	@rm -f $(call venv,$(1))/.ready-*
-	@touch $$@
+	  '$(CORE_SPEC_$(1))' -r requirements.txt -r test-requirements.txt; \
+	rm -f $(call venv,$(1))/.ready-*; touch $$@; \
+	echo "==> virtualenv $(call venv,$(1)): ready in $$$$((SECONDS - start))s"
 
 # The mirror ansible-test runs in, and the cached pip bootstrap ansible-test needs offline.
 tree-$(1): venv-$(1)
@@ -137,6 +140,15 @@ $(foreach c,$(CORES),$(eval $(call CORE_RULES,$(c))))
 
 build: $(TARBALL)
 install: $(INSTALLED)
+
+# The collection's real job against the bundled emulators on loopback (scripts/demo.py):
+# obshell agents and Huawei Cloud KMS, keys verified, fingerprinted, pinned and written to demo/output.
+demo: $(INSTALLED)
+	$(call venv,$(TOOLS_CORE))/bin/python scripts/demo.py --collections .build/installed
+
+# Measured figures with ratios against a baseline of the same run (not a test).
+bench: venv-$(TOOLS_CORE) | $(LINK)
+	$(call venv,$(TOOLS_CORE))/bin/python benchmarks/lookup_cache.py
 
 $(TARBALL): $(SOURCES) | venv-$(TOOLS_CORE)
 	@$(call venv,$(TOOLS_CORE))/bin/python scripts/collection_tree.py .build/src

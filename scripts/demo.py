@@ -54,7 +54,7 @@ def main():
 
     servers = []
     agents = []
-    for _ in range(3):
+    for _index in range(3):
         agent = obshell.ObshellAgent(key_bits=1024, password=root_password)
         server = EmulatorServer(agent).start()
         agent.port = server.port

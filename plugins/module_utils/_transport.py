@@ -45,6 +45,7 @@ def load_requests():
         requests, requests_exceptions = _requests, _exceptions
     return requests
 
+
 RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
 BACKOFF_BASE = 0.5  # seconds before the first retry, doubled each time
 BACKOFF_MAX = 20.0

@@ -19,7 +19,7 @@ description:
   - "Usually run on the controller with C(delegate_to: localhost) and C(run_once: true); the
     C(keyward.keys.obshell_hybrid_encryption) role does so. Needs only Python's standard library."
 author:
-  - keyward.keys developers
+  - keyward.keys developers (@keyward)
 options:
   path:
     description: The known-keys JSON file. Created, with its directory, when missing.
@@ -96,7 +96,7 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-keys:
+pins:
   description: One entry per presented key.
   returned: always
   type: list
@@ -162,9 +162,9 @@ def main():
     except _known_keys.KnownKeysError as exc:
         module.fail_json(msg=str(exc))
     if refusal:
-        module.fail_json(msg=refusal, keys=results)
+        module.fail_json(msg=refusal, pins=results)
     changed = after != before
-    result = {"changed": changed, "keys": results}
+    result = {"changed": changed, "pins": results}
     if module._diff:
         result["diff"] = {"before": _known_keys.dumps(before) if before else "",
                           "after": _known_keys.dumps(after),

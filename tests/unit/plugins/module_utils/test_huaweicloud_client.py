@@ -88,8 +88,8 @@ def test_doc_fragment_matches_option_table():
     for name, decl in hw.OPTIONS.items():
         assert doc[name]["type"] == decl["type"], name
         assert doc[name].get("default") == decl.get("default"), name
-        # listed last-wins for Ansible's config manager, so that the table's first name wins
-        assert [e["name"] for e in plugins[name].get("env", [])] == list(reversed(decl.get("env", []))), name
+        # listed in the table's order; the lookup base makes the first one set win
+        assert [e["name"] for e in plugins[name].get("env", [])] == list(decl.get("env", [])), name
         for env_name in decl.get("env", []):
             assert "E(%s)" % env_name in " ".join(doc[name]["description"]), (name, env_name)
     connection_env = yaml.safe_load(ConnectionDoc.PLUGINS)["options"]
