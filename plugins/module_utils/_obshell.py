@@ -328,7 +328,7 @@ class ObshellClient(object):
 
         response = self.transport.request(
             method, self.base_url + path, key=self.key_id, headers=headers, data=encrypted.body,
-            sign=sign, accept_statuses=_ERROR_STATUSES)
+            sign=sign, accept_statuses=_ERROR_STATUSES, idempotent=method in ("GET", "HEAD"))
         try:
             status, envelope = self._read(response, method, path, trace_id)
         except ProviderError as exc:

@@ -47,6 +47,9 @@ def load_requests():
 
 
 RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
+# For requests that must not run twice (idempotent=False): only answers that say the server did
+# not act on it. A 500/502/504 may come after the server applied the request.
+UNPROCESSED_STATUSES = frozenset((429, 503))
 BACKOFF_BASE = 0.5  # seconds before the first retry, doubled each time
 BACKOFF_MAX = 20.0
 RETRY_AFTER_MAX = 60.0  # never sleep longer than this on a server's Retry-After
@@ -189,13 +192,16 @@ class Transport(object):
             self._session = None
 
     def request(self, method, url, key=None, headers=None, params=None, data=None, json_body=None,
-                auth=None, sign=None, parse_error=None, accept_statuses=None):
+                auth=None, sign=None, parse_error=None, accept_statuses=None, idempotent=True):
         """Send one logical request, retrying transient failures; return the final response.
 
         sign(prepared) is called before every attempt and may set headers (signatures).
         parse_error(response, provider, key) builds the ProviderError for a failed status.
         accept_statuses: statuses >= 400 handed back to the caller instead of raised.
+        idempotent=False: retry only when the request certainly did not reach the application
+        (connection not established, 429, 503), so a write is never applied twice.
         """
+        retry_statuses = RETRY_STATUSES if idempotent else UNPROCESSED_STATUSES
         req = requests.Request(method=method, url=url, headers=headers or {}, params=params,
                                data=data, json=json_body, auth=auth)
         attempt = 0
@@ -216,7 +222,7 @@ class Transport(object):
                     % (_host_of(url), _reason(exc)), provider=self.provider, key=key)
             except (requests_exceptions.ConnectionError, requests_exceptions.Timeout) as exc:
                 failure = self._connection_failure(url, exc)
-                if attempt < self.retries:
+                if attempt < self.retries and (idempotent or _not_sent(exc)):
                     delay = backoff_seconds(attempt)
                     self.debug("%s: %s; retry %d of %d in %.1fs" % (self.provider, failure, attempt + 1, self.retries, delay))
                     self._sleep(delay)
@@ -231,7 +237,7 @@ class Transport(object):
             self.debug("%s: %s %s -> HTTP %d in %.2fs (attempt %d)" % (
                 self.provider, method, _redact_query(url), response.status_code,
                 time.monotonic() - started, attempt + 1))
-            if response.status_code in RETRY_STATUSES and attempt < self.retries:
+            if response.status_code in retry_statuses and attempt < self.retries:
                 delay = retry_after_seconds(response.headers.get("Retry-After"))
                 if delay is None:
                     delay = backoff_seconds(attempt)
@@ -257,6 +263,14 @@ class Transport(object):
         if isinstance(exc, requests_exceptions.Timeout):
             return "no answer from %s within %gs" % (_host_of(url), self.timeout)
         return "cannot connect to %s: %s" % (_host_of(url), _reason(exc))
+
+
+def _not_sent(exc):
+    """True when the connection was never established, so the server cannot have seen the request."""
+    if isinstance(exc, requests_exceptions.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if getattr(exc, "args", None) else None
+    return type(reason).__name__ == "NewConnectionError"
 
 
 def _host_of(url):

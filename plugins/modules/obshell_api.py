@@ -78,8 +78,9 @@ requirements:
   - requests
   - cryptography
 notes:
-  - Retries (O(retries)) also apply to requests that change something, after connection errors and HTTP 429, 500,
-    502, 503 and 504 answers; set O(retries=0) for operations that must not be repeated.
+  - Requests that change something (every method but GET) are retried only when the agent certainly did not act on
+    them (the connection was never made, or HTTP 429 or 503), so a write is never applied twice. GET requests are
+    retried after any connection error and HTTP 429, 500, 502, 503 and 504 answers.
   - The module runs on the managed node, which needs the Python libraries C(requests) and C(cryptography).
 seealso:
   - module: keyward.keys.obshell_public_key_info
@@ -108,7 +109,6 @@ EXAMPLES = r"""
     body:
       password: "{{ vault_obshell_agent_password }}"
     password: "{{ vault_ob_root_password }}"
-    retries: 0
 
 - name: Use a key recorded earlier instead of asking /api/v1/secret
   keyward.keys.obshell_api:

@@ -21,6 +21,7 @@ import pytest
 from ansible_collections.keyward.keys.tests.emulators import _keys_for_tests as testkeys
 from ansible_collections.keyward.keys.tests.emulators import huaweicloud as emu
 from ansible_collections.keyward.keys.tests.emulators._server import EmulatorServer
+from ansible_collections.keyward.keys.tests.integration._helpers import save_task
 
 KEY = emu.KEY_IDS
 SHAPES = ["rsa2048", "rsa3072_pkcs1", "rsa4096_crlf", "doc_example", "ec_p256", "ec_p384", "sm2"]
@@ -75,15 +76,6 @@ def _results(result, out_dir):
     return found
 
 
-def _save(names):
-    """The playbook task that writes every registered result of this play to results-<host>.json."""
-    return """
-    - name: save results
-      ansible.builtin.copy:
-        content: "{{ {%s} | to_json }}"
-        dest: "{{ out_dir }}/results-{{ inventory_hostname }}.json"
-        mode: "0600"
-""" % ", ".join("'%s': %s" % (name, name) for name in names)
 
 
 # --- 1. lookups configured by environment and variables --------------------------------------------
@@ -138,7 +130,7 @@ PLAYBOOK_LOOKUPS = r"""
       keyward.keys.huaweicloud_kms_public_key_info:
         key_id: "{{ keys.sm2 }}"
       register: r_module_env
-""" + _save(["r_pem", "r_records", "r_raw", "r_temp", "r_token", "r_module_env"])
+""" + save_task(["r_pem", "r_records", "r_raw", "r_temp", "r_token", "r_module_env"])
 
 TEMPLATE = """# written by keyward.keys
 ec_p256_fingerprint: {{ lookup('keyward.keys.huaweicloud_kms_public_key', keys.ec_p256, return_format='dict').fingerprint_sha256 }}
@@ -266,7 +258,7 @@ PLAYBOOK_FAILURES = r"""
       ansible.builtin.set_fact:
         after_retries: "{{ lookup(lk, keys.ec_p256, cache=false, return_format='dict') }}"
       register: r_retried
-""" + _save(["r_bad_signature", "r_unknown", "r_disabled", "r_symmetric", "r_expired", "r_wrong_password",
+""" + save_task(["r_bad_signature", "r_unknown", "r_disabled", "r_symmetric", "r_expired", "r_wrong_password",
              "r_invalid", "r_retried"])
 
 
@@ -428,7 +420,7 @@ PLAYBOOK_MODULE = r"""
                                username=user, password=password, domain_name=domain, region=region,
                                endpoint=hw_url, iam_endpoint=hw_url) }}"
       register: r_lookup_password
-""" + _save(["r_keys", "r_one", "r_check", "r_mismatch", "r_unknown", "r_disabled", "r_bad_signature", "r_invalid",
+""" + save_task(["r_keys", "r_one", "r_check", "r_mismatch", "r_unknown", "r_disabled", "r_bad_signature", "r_invalid",
              "r_retried", "r_password", "r_token", "r_expired", "r_wrong_password", "r_lookup_password"])
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 
 from ansible_collections.keyward.keys.plugins.module_utils._keys import key_record
 from ansible_collections.keyward.keys.tests.emulators._server import EmulatorServer
+from ansible_collections.keyward.keys.tests.integration._helpers import closed_port, save_task, saved
 from ansible_collections.keyward.keys.tests.emulators.obshell import ObshellAgent
 
 ROOT_PW = "Lk-9q!root-Secret-Pw"
@@ -43,30 +43,10 @@ def fresh(agents):
     return agents
 
 
-def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
-def save_task(names, host_file=True):
-    """The last task of a play: write the registered results to a JSON file per host.
-
-    (Results go through files: ansible-core has no JSON stdout callback of its own.)
-    """
-    return """
-    - name: save results
-      ansible.builtin.copy:
-        content: "{{ {%s} | to_json }}"
-        dest: "{{ out_dir }}/results-{{ inventory_hostname }}.json"
-        mode: "0600"
-""" % ", ".join("'%s': %s" % (name, name) for name in names)
 
 
-def saved(tmp_path, result, host="localhost"):
-    path = tmp_path / ("results-%s.json" % host)
-    assert path.exists(), result
-    return json.loads(path.read_text())
 
 
 def test_formats_pins_variables_and_verify(run_playbook, fresh, tmp_path):

@@ -78,11 +78,16 @@ def merged(tables):
 # --- loading docs and argspecs ---------------------------------------------------------------------
 
 _DOC_CACHE = {}
+# ansible-doc of this interpreter's ansible-core. ansible-test units runs tests in a venv without
+# console scripts, so fall back to the CLI's entry point (it reads its arguments from sys.argv).
+_BIN = os.path.join(os.path.dirname(sys.executable), "ansible-doc")
+_ANSIBLE_DOC = [_BIN] if os.path.exists(_BIN) else [
+    sys.executable, "-c", "import sys; from ansible.cli.doc import main; sys.argv[0] = 'ansible-doc'; main()"]
 
 
 def _run_ansible_doc(kind, names):
     fqcns = ["keyward.keys.%s" % n for n in names]
-    cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-doc"), "--json", "-t", kind] + fqcns
+    cmd = _ANSIBLE_DOC + ["--json", "-t", kind] + fqcns
     proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ), timeout=300, check=False)
     if proc.returncode != 0:
         return None, proc.stderr.strip()

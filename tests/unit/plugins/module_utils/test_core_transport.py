@@ -410,3 +410,41 @@ def test_verify_setting():
     assert Transport("p", ca_path="/x/ca.pem").verify == "/x/ca.pem"
     assert Transport("p", validate_certs=False, ca_path="/x/ca.pem").verify is False
     assert Transport("p").verify is True
+
+
+# --- requests that must not run twice (idempotent=False) -------------------------------------
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_non_idempotent_request_is_not_retried_after_the_server_may_have_acted(server, status):
+    server.faults.add("^/write$", [{"status": status, "body": {"message": "failed"}}])
+    transport, sleeps, _debug = make(retries=3)
+    with pytest.raises(ProviderError) as info:
+        transport.request("POST", server.url + "/write", key="k1", json_body={"a": 1}, idempotent=False)
+    assert info.value.status == status
+    assert server.count("^/write$") == 1 and sleeps.delays == []
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_non_idempotent_request_is_retried_when_the_server_did_not_act(server, status):
+    server.faults.add("^/write$", [{"status": status, "body": {"message": "busy"}}])
+    transport, sleeps, _debug = make(retries=3)
+    response = transport.request("POST", server.url + "/write", json_body={"a": 1}, idempotent=False)
+    assert response.status_code == 200
+    assert server.count("^/write$") == 2 and len(sleeps.delays) == 1
+
+
+def test_non_idempotent_request_is_not_resent_after_a_dropped_connection(server):
+    server.faults.add("^/write$", [{"drop": True}])
+    transport, sleeps, _debug = make(retries=3)
+    with pytest.raises(ProviderError):
+        transport.request("POST", server.url + "/write", json_body={"a": 1}, idempotent=False)
+    assert server.count("^/write$") == 1 and sleeps.delays == []
+
+
+def test_non_idempotent_request_is_retried_when_no_connection_was_made():
+    port = _free_port()
+    transport, sleeps, _debug = make(retries=2)
+    with pytest.raises(ProviderError) as info:
+        transport.request("POST", "http://127.0.0.1:%d/write" % port, json_body={}, idempotent=False)
+    assert transport.attempts == 3 and len(sleeps.delays) == 2
+    assert str(info.value).endswith("connection refused (after 3 attempts)")
