@@ -149,6 +149,7 @@ demo: $(INSTALLED)
 # Measured figures with ratios against a baseline of the same run (not a test).
 bench: venv-$(TOOLS_CORE) | $(LINK)
 	$(call venv,$(TOOLS_CORE))/bin/python benchmarks/lookup_cache.py
+	$(call venv,$(TOOLS_CORE))/bin/python benchmarks/concurrent_fetch.py
 
 $(TARBALL): $(SOURCES) | venv-$(TOOLS_CORE)
 	@$(call venv,$(TOOLS_CORE))/bin/python scripts/collection_tree.py .build/src

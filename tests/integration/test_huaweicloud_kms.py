@@ -76,8 +76,6 @@ def _results(result, out_dir):
     return found
 
 
-
-
 # --- 1. lookups configured by environment and variables --------------------------------------------
 
 PLAYBOOK_LOOKUPS = r"""
@@ -259,7 +257,7 @@ PLAYBOOK_FAILURES = r"""
         after_retries: "{{ lookup(lk, keys.ec_p256, cache=false, return_format='dict') }}"
       register: r_retried
 """ + save_task(["r_bad_signature", "r_unknown", "r_disabled", "r_symmetric", "r_expired", "r_wrong_password",
-             "r_invalid", "r_retried"])
+                 "r_invalid", "r_retried"])
 
 
 def test_lookup_failures(hws, pki, run_playbook, tmp_path):
@@ -421,7 +419,7 @@ PLAYBOOK_MODULE = r"""
                                endpoint=hw_url, iam_endpoint=hw_url) }}"
       register: r_lookup_password
 """ + save_task(["r_keys", "r_one", "r_check", "r_mismatch", "r_unknown", "r_disabled", "r_bad_signature", "r_invalid",
-             "r_retried", "r_password", "r_token", "r_expired", "r_wrong_password", "r_lookup_password"])
+                 "r_retried", "r_password", "r_token", "r_expired", "r_wrong_password", "r_lookup_password"])
 
 
 def test_module_with_module_defaults(hws, pki, run_playbook, tmp_path):

@@ -43,12 +43,6 @@ def fresh(agents):
     return agents
 
 
-
-
-
-
-
-
 def test_formats_pins_variables_and_verify(run_playbook, fresh, tmp_path):
     srv = fresh["a"]
     record = key_record("obshell", srv.address, srv.app.public_key_b64)

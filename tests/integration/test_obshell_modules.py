@@ -37,12 +37,6 @@ def fresh(agents):
     return agents
 
 
-
-
-
-
-
-
 HAPPY = """
 - hosts: localhost
   gather_facts: false
