@@ -19,12 +19,25 @@ attributes:
     details: The module changes nothing.
 """
 
-    # The module belongs to an action group (set per provider in meta/runtime.yml).
-    ACTION_GROUP = r"""
+    # Action groups, one per provider (meta/runtime.yml), each also in `all`.
+    ACTION_GROUP_OBSHELL = r"""
 attributes:
   action_group:
-    description: Use C(group/keyward.keys.<group>) in C(module_defaults) to set defaults for this module.
+    description: Use C(group/keyward.keys.obshell) or C(group/keyward.keys.all) in C(module_defaults) to set defaults
+      for this module.
     support: full
     membership:
+      - keyward.keys.obshell
+      - keyward.keys.all
+"""
+
+    ACTION_GROUP_HUAWEICLOUD = r"""
+attributes:
+  action_group:
+    description: Use C(group/keyward.keys.huaweicloud) or C(group/keyward.keys.all) in C(module_defaults) to set
+      defaults for this module.
+    support: full
+    membership:
+      - keyward.keys.huaweicloud
       - keyward.keys.all
 """

@@ -41,14 +41,7 @@ extends_documentation_fragment:
   - keyward.keys.connection
   - keyward.keys.huaweicloud
   - keyward.keys.attributes.INFO_MODULE
-attributes:
-  action_group:
-    description: Use C(group/keyward.keys.huaweicloud) or C(group/keyward.keys.all) in C(module_defaults) to set
-      defaults for this module.
-    support: full
-    membership:
-      - keyward.keys.huaweicloud
-      - keyward.keys.all
+  - keyward.keys.attributes.ACTION_GROUP_HUAWEICLOUD
 seealso:
   - plugin: keyward.keys.huaweicloud_kms_public_key
     plugin_type: lookup

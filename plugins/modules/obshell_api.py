@@ -58,6 +58,7 @@ options:
 extends_documentation_fragment:
   - keyward.keys.connection
   - keyward.keys.obshell
+  - keyward.keys.attributes.ACTION_GROUP_OBSHELL
 attributes:
   check_mode:
     description: Can run in check_mode and return changed status prediction without modifying target.
@@ -67,13 +68,6 @@ attributes:
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing) in diff mode.
     support: none
-  action_group:
-    description: Use C(group/keyward.keys.obshell) or C(group/keyward.keys.all) in C(module_defaults) to set defaults
-      for this module.
-    support: full
-    membership:
-      - keyward.keys.obshell
-      - keyward.keys.all
 requirements:
   - requests
   - cryptography

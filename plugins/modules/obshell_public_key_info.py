@@ -32,14 +32,7 @@ extends_documentation_fragment:
   - keyward.keys.obshell
   - keyward.keys.obshell.verify
   - keyward.keys.attributes.INFO_MODULE
-attributes:
-  action_group:
-    description: Use C(group/keyward.keys.obshell) or C(group/keyward.keys.all) in C(module_defaults) to set defaults
-      for this module.
-    support: full
-    membership:
-      - keyward.keys.obshell
-      - keyward.keys.all
+  - keyward.keys.attributes.ACTION_GROUP_OBSHELL
 requirements:
   - requests
   - cryptography
