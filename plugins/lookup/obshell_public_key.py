@@ -159,7 +159,7 @@ from urllib.parse import urlsplit
 
 from ansible.utils.display import Display
 
-from ansible_collections.keyward.keys.plugins.module_utils import _keys, _obshell
+from ansible_collections.keyward.keys.plugins.module_utils import _obshell
 from ansible_collections.keyward.keys.plugins.module_utils._endpoints import format_host_port, parse_host_port
 from ansible_collections.keyward.keys.plugins.module_utils._errors import OptionError
 from ansible_collections.keyward.keys.plugins.plugin_utils._lookup import KeywardLookupBase
@@ -177,7 +177,6 @@ class LookupModule(KeywardLookupBase):
         if options.get("verify") == "password" and not (options.get("password") or options.get("agent_password")):
             raise OptionError("obshell: verify=password needs password (root@sys) or agent_password")
         # One transport (HTTP session) for all terms; one ObshellClient per agent.
-        self._pins = _keys.normalize_pins(options.get("expected_fingerprint"))
         self._schemes = {}
         self._transport = self.transport(options)
         return self._transport
@@ -201,10 +200,8 @@ class LookupModule(KeywardLookupBase):
 
     def client_for(self, term, options, transport=None):
         scheme, host, port = self.parse_term(term, options)
-        return _obshell.ObshellClient(
-            host, port, scheme=scheme, transport=transport or self._transport,
-            password=options.get("password"), agent_password=options.get("agent_password"),
-            warn=display.warning, pins=self._pins, min_key_size=options.get("min_key_size"))
+        return _obshell.ObshellClient.from_options(host, port, options, transport or self._transport,
+                                                   warn=display.warning, scheme=scheme)
 
     def cache_material(self, term, options):
         scheme, host, port = self.parse_term(term, options)

@@ -52,8 +52,11 @@ def error_details(exc):
     return {}
 
 
-def run(module, func):
-    """exit_json(**func()) or fail_json with the error's one line; never a traceback for our errors."""
+def run(module, func, on_error=None):
+    """exit_json(**func()) or fail_json with the error's one line; never a traceback for our errors.
+
+    on_error(exc) may return more fields for the failed result (e.g. the provider's answer).
+    """
     failure = None
     try:
         result = func()
@@ -61,7 +64,8 @@ def run(module, func):
         failure = exc
     if failure is not None:
         # Outside the except block: inside it, AnsibleModule attaches a traceback at -vvv.
-        module.fail_json(msg=str(failure), error=error_details(failure))
+        extra = on_error(failure) if on_error else {}
+        module.fail_json(msg=str(failure), error=error_details(failure), **extra)
     result.setdefault("changed", False)
     module.exit_json(**result)
 

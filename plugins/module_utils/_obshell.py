@@ -165,6 +165,14 @@ class ObshellClient(object):
         if self.pinned:
             self.use_record(self.record_from(public_key), check=True)
 
+    @classmethod
+    def from_options(cls, host, port, options, transport, warn=None, scheme=None, public_key=None):
+        """A client from the plugin options (OPTIONS and the connection ones), as lookups and modules read them."""
+        return cls(host, port, scheme=scheme or options["scheme"], transport=transport,
+                   password=options.get("password"), agent_password=options.get("agent_password"), warn=warn,
+                   public_key=public_key, pins=_keys.normalize_pins(options.get("expected_fingerprint")),
+                   min_key_size=options.get("min_key_size"))
+
     # -- keys ------------------------------------------------------------------------------
     def record_from(self, public_key):
         """A key record for a key the user supplied (pinned), in any accepted shape."""

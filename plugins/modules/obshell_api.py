@@ -148,9 +148,8 @@ key:
 import json
 import re
 
-from ansible_collections.keyward.keys.plugins.module_utils import _keys, _module, _obshell
+from ansible_collections.keyward.keys.plugins.module_utils import _module, _obshell
 from ansible_collections.keyward.keys.plugins.module_utils._endpoints import parse_host_port
-from ansible_collections.keyward.keys.plugins.module_utils._errors import KeywardError
 from ansible_collections.keyward.keys.plugins.module_utils._options import CONNECTION, argspec
 
 
@@ -181,25 +180,23 @@ def mask_body_secrets(module, body):
     module.no_log_values.update(secret_values(body))
 
 
+def envelope_of(exc):
+    """On failure, also return the agent's answer (HTTP status and whole envelope) when there is one."""
+    if getattr(exc, "envelope", None) is None:
+        return {}
+    return {"status": exc.http_status, "json": exc.envelope}
+
+
 def run(module):
     params = module.params
     method = params["method"].upper()
     host, port = parse_host_port(params["host"], params["port"], option="host")
-    client = _obshell.ObshellClient(
-        host, port, scheme=params["scheme"], transport=_module.transport(module, _obshell.PROVIDER),
-        password=params.get("password"), agent_password=params.get("agent_password"), warn=module.warn,
-        public_key=params.get("public_key"), pins=_keys.normalize_pins(params.get("expected_fingerprint")),
-        min_key_size=params["min_key_size"])
+    client = _obshell.ObshellClient.from_options(host, port, params, _module.transport(module, _obshell.PROVIDER),
+                                                 warn=module.warn, public_key=params.get("public_key"))
     if module.check_mode and method != "GET":
         module.exit_json(changed=False, skipped=True,
                          msg="obshell: %s %s was not sent in check mode" % (method, params["path"].split("?", 1)[0]))
-    try:
-        status, envelope = client.request(method, params["path"], body=params.get("body"), credentials=True)
-    except KeywardError as exc:
-        extra = {}
-        if getattr(exc, "envelope", None) is not None:
-            extra = {"status": exc.http_status, "json": exc.envelope}
-        module.fail_json(msg=str(exc), error=_module.error_details(exc), **extra)
+    status, envelope = client.request(method, params["path"], body=params.get("body"), credentials=True)
     record = client.record
     warning = _obshell.weak_key_warning(record)
     if warning:
@@ -224,7 +221,7 @@ def main():
     )
     module = _module.new_module(spec)
     mask_body_secrets(module, module.params.get("body"))
-    _module.run(module, lambda: run(module))
+    _module.run(module, lambda: run(module), on_error=envelope_of)
 
 
 if __name__ == "__main__":

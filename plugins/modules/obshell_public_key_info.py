@@ -151,7 +151,7 @@ agent:
   sample: {"identity": "CLUSTER AGENT", "version": "4.5.0.0", "ip": "10.0.0.1", "port": 2886, "security": false}
 """
 
-from ansible_collections.keyward.keys.plugins.module_utils import _keys, _module, _obshell
+from ansible_collections.keyward.keys.plugins.module_utils import _module, _obshell
 from ansible_collections.keyward.keys.plugins.module_utils._endpoints import parse_host_port
 from ansible_collections.keyward.keys.plugins.module_utils._options import CONNECTION, argspec
 
@@ -161,10 +161,8 @@ def run(module):
     host, port = parse_host_port(params["host"], params["port"], option="host")
     if params["verify"] == "password" and not (params.get("password") or params.get("agent_password")):
         module.fail_json(msg="obshell: verify=password needs password (root@sys) or agent_password")
-    client = _obshell.ObshellClient(
-        host, port, scheme=params["scheme"], transport=_module.transport(module, _obshell.PROVIDER),
-        password=params.get("password"), agent_password=params.get("agent_password"), warn=module.warn,
-        pins=_keys.normalize_pins(params.get("expected_fingerprint")), min_key_size=params["min_key_size"])
+    client = _obshell.ObshellClient.from_options(host, port, params, _module.transport(module, _obshell.PROVIDER),
+                                                 warn=module.warn)
     result = {"verified": params["verify"]}
     if params["verify"] == "key":
         result["agent"] = client.verify_key()
