@@ -159,8 +159,8 @@ from urllib.parse import urlsplit
 
 from ansible.utils.display import Display
 
-from ansible_collections.keyward.keys.plugins.module_utils import _obshell
-from ansible_collections.keyward.keys.plugins.module_utils._endpoints import format_host_port, parse_host_port
+from ansible_collections.keyward.keys.plugins.module_utils import _keys, _obshell
+from ansible_collections.keyward.keys.plugins.module_utils._endpoints import parse_host_port
 from ansible_collections.keyward.keys.plugins.module_utils._errors import OptionError
 from ansible_collections.keyward.keys.plugins.plugin_utils._lookup import KeywardLookupBase
 
@@ -177,7 +177,7 @@ class LookupModule(KeywardLookupBase):
         if options.get("verify") == "password" and not (options.get("password") or options.get("agent_password")):
             raise OptionError("obshell: verify=password needs password (root@sys) or agent_password")
         # One transport (HTTP session) for all terms; one ObshellClient per agent.
-        self._schemes = {}
+        self._pins = _keys.normalize_pins(options.get("expected_fingerprint"))
         self._transport = self.transport(options)
         return self._transport
 
@@ -194,14 +194,12 @@ class LookupModule(KeywardLookupBase):
             scheme = parts.scheme
             text = parts.netloc
         host, port = parse_host_port(text, options["port"], option="obshell term")
-        # after_fetch() only sees the record (key_id host:port): remember a URL term's scheme.
-        self._schemes[format_host_port(host, port)] = scheme
         return scheme, host, port
 
     def client_for(self, term, options, transport=None):
         scheme, host, port = self.parse_term(term, options)
         return _obshell.ObshellClient.from_options(host, port, options, transport or self._transport,
-                                                   warn=display.warning, scheme=scheme)
+                                                   warn=display.warning, scheme=scheme, pins=self._pins)
 
     def cache_material(self, term, options):
         scheme, host, port = self.parse_term(term, options)
@@ -218,7 +216,7 @@ class LookupModule(KeywardLookupBase):
     def fetch_record(self, client, term, options):
         return self.client_for(term, options, transport=client).fetch_secret()
 
-    def after_fetch(self, record, options):
+    def after_fetch(self, record, options, term):
         # Runs on cached records too: every host's evaluation warns and enforces its own limit.
         _obshell.check_key_size(record, options.get("min_key_size"))
         warning = _obshell.weak_key_warning(record)
@@ -227,9 +225,7 @@ class LookupModule(KeywardLookupBase):
         verify = options.get("verify") or "none"
         if verify == "none":
             return
-        key_id = record["key_id"]
-        scheme = self._schemes.get(key_id, options["scheme"])
-        client = self.client_for("%s://%s" % (scheme, key_id), options)
+        client = self.client_for(term, options)
         client.use_record(record)
         if verify == "key":
             client.verify_key()

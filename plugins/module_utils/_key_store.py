@@ -260,7 +260,7 @@ def build(items, bundle=None, jwks=None, parse=None, path=None, documents=None):
             stem = key_stem(item, position)
             der = parse(item.get("public_key"), provider, label)
             check_pins(der, item.get("expected_fingerprint"), provider, label)
-            jwk = key_jwk(der, item.get("jwk"), provider, label)
+            jwk = key_jwk(der, item.get("jwk"), provider, label) if jwks or item.get("jwk") is not None else None
         except KeywardError as exc:
             errors.append(str(exc))
             continue

@@ -166,11 +166,15 @@ class ObshellClient(object):
             self.use_record(self.record_from(public_key), check=True)
 
     @classmethod
-    def from_options(cls, host, port, options, transport, warn=None, scheme=None, public_key=None):
-        """A client from the plugin options (OPTIONS and the connection ones), as lookups and modules read them."""
+    def from_options(cls, host, port, options, transport, warn=None, scheme=None, public_key=None, pins=None):
+        """A client from the plugin options (OPTIONS and the connection ones), as lookups and modules read them.
+
+        pins: already normalized pins, to skip parsing expected_fingerprint again.
+        """
         return cls(host, port, scheme=scheme or options["scheme"], transport=transport,
                    password=options.get("password"), agent_password=options.get("agent_password"), warn=warn,
-                   public_key=public_key, pins=_keys.normalize_pins(options.get("expected_fingerprint")),
+                   public_key=public_key,
+                   pins=_keys.normalize_pins(options.get("expected_fingerprint")) if pins is None else pins,
                    min_key_size=options.get("min_key_size"))
 
     # -- keys ------------------------------------------------------------------------------

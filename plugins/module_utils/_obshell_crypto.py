@@ -28,9 +28,9 @@ import base64
 import json
 import os
 import time
-import traceback
 
 from ._errors import OptionError
+from ._keys import _require_cryptography
 
 try:
     from cryptography.hazmat.primitives import padding as sym_padding
@@ -39,9 +39,6 @@ try:
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 except ImportError:  # reported by the adapters with missing_required_lib('cryptography')
     rsa = None
-    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
-else:
-    CRYPTOGRAPHY_IMPORT_ERROR = None
 
 DEFAULT_LIFETIME = 60  # seconds; the official SDKs use the same
 AES_KEY_SIZE = 16  # AES-128
@@ -52,9 +49,7 @@ HEADER_ROOT = "X-OCS-Header"  # auth = root@sys password
 HEADER_AGENT = "X-OCS-Agent-Header"  # auth = obshell agent password
 
 
-def _require():
-    if rsa is None:
-        raise OptionError("the Python library 'cryptography' is required on this machine")
+_require = _require_cryptography
 
 
 def _rsa_key(public_key):

@@ -148,7 +148,6 @@ class Transport(object):
 
     def __init__(self, provider, timeout=10.0, retries=3, validate_certs=True, ca_path=None,
                  warn=None, debug=None, sleep=time.sleep):
-        load_requests()
         try:
             self.timeout = float(timeout)
         except (TypeError, ValueError):
@@ -175,6 +174,7 @@ class Transport(object):
     @property
     def session(self):
         if self._session is None:
+            load_requests()
             self._session = requests.Session()
             self._session.headers["User-Agent"] = "%s %s" % (USER_AGENT, self._session.headers.get("User-Agent", ""))
             if self.verify is False:
@@ -202,6 +202,7 @@ class Transport(object):
         (connection not established, 429, 503), so a write is never applied twice.
         """
         retry_statuses = RETRY_STATUSES if idempotent else UNPROCESSED_STATUSES
+        load_requests()  # on the first request: lookups answered from the cache never import requests
         req = requests.Request(method=method, url=url, headers=headers or {}, params=params,
                                data=data, json=json_body, auth=auth)
         attempt = 0

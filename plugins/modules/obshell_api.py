@@ -195,7 +195,7 @@ def run(module):
                                                  warn=module.warn, public_key=params.get("public_key"))
     if module.check_mode and method != "GET":
         module.exit_json(changed=False, skipped=True,
-                         msg="obshell: %s %s was not sent in check mode" % (method, params["path"].split("?", 1)[0]))
+                         msg="obshell: %s %s was not sent in check mode" % (method, _obshell._path_only(params["path"])))
     status, envelope = client.request(method, params["path"], body=params.get("body"), credentials=True)
     record = client.record
     warning = _obshell.weak_key_warning(record)
@@ -214,7 +214,7 @@ def main():
     spec = argspec(
         CONNECTION, _obshell.OPTIONS,
         host=dict(type="str", default="127.0.0.1"),
-        method=dict(type="str", default="GET", choices=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+        method=dict(type="str", default="GET", choices=list(_obshell.METHODS)),
         path=dict(type="str", required=True),
         body=dict(type="raw"),
         public_key=dict(type="raw", no_log=False),

@@ -132,10 +132,13 @@ class KeywardLookupBase(LookupBase):
             else:
                 record = cache.get_or_fetch(material, lambda: self.fetch_record(client, term, options))
             _keys.check_pins(record, pins)
-            self.after_fetch(record, options)
+            self.after_fetch(record, options, term)
             return self.format(record, options["return_format"])
 
-        return map_bounded(one, terms)
+        # A term given twice is fetched once, with or without the cache.
+        distinct = list(dict.fromkeys(terms))
+        results = dict(zip(distinct, map_bounded(one, distinct)))
+        return [results[term] for term in terms]
 
     def normalize_terms(self, terms):
         flat = []
@@ -149,7 +152,7 @@ class KeywardLookupBase(LookupBase):
                 raise OptionError("%s: every term must be a non-empty string, got %r" % (self.PROVIDER, term))
         return [term.strip() for term in flat]
 
-    def after_fetch(self, record, options):
+    def after_fetch(self, record, options, term):
         """Hook for per-record checks that must also run on cached records (warnings, sizes)."""
 
     @staticmethod
