@@ -172,8 +172,7 @@ class LookupModule(KeywardLookupBase):
     OPTION_TABLES = (_obshell.OPTIONS, _obshell.VERIFY_OPTIONS)
 
     def make_client(self, options):
-        if options.get("min_key_size") is not None and options["min_key_size"] < 0:
-            raise OptionError("obshell: min_key_size must not be negative")
+        _obshell.check_min_key_size_option(options.get("min_key_size"))
         if options.get("verify") == "password" and not (options.get("password") or options.get("agent_password")):
             raise OptionError("obshell: verify=password needs password (root@sys) or agent_password")
         # One transport (HTTP session) for all terms; one ObshellClient per agent.

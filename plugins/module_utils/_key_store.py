@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import binascii
 import errno
-import hashlib
 import json
 import os
 import re
@@ -30,7 +29,7 @@ import stat
 import tempfile
 
 from . import _der, _keys
-from ._errors import FingerprintMismatchError, KeyFormatError, KeywardError, OptionError
+from ._errors import KeyFormatError, KeywardError, OptionError
 
 MANIFEST = ".keyward-manifest.json"
 KEY_SUFFIX = ".pem"
@@ -144,12 +143,8 @@ def pem_to_der(text, provider=None, label=None):
 
 def check_pins(der, expected, provider=None, label=None):
     """FingerprintMismatchError unless the key's SHA-256 matches one pin (no pins: pass)."""
-    pins = _keys.normalize_pins(expected)
-    digest = hashlib.sha256(der).digest()
-    if pins and digest not in pins:
-        raise FingerprintMismatchError(
-            "fingerprint mismatch: the key has sha256 %s, which matches none of the %d expected fingerprint(s)"
-            % (binascii.hexlify(digest).decode("ascii"), len(pins)), provider=provider, key=label)
+    record = {"fingerprint_sha256": _keys.fingerprint_sha256(der), "provider": provider, "key_id": label}
+    _keys.check_pins(record, _keys.normalize_pins(expected))
 
 
 _PRIVATE_JWK_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")

@@ -15,7 +15,8 @@ import datetime
 import json
 import os
 import re
-import tempfile
+
+from ._key_store import write_temp
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -49,18 +50,12 @@ def dumps(store):
 
 
 def save(path, store):
-    """Write atomically: a temp file in the same directory, fsync, rename."""
+    """Write atomically: a temp file in the same directory, fsync, rename (keeping the file's mode)."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    mode = 0o644
-    if os.path.exists(path):
-        mode = os.stat(path).st_mode & 0o7777
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".known-keys-")
+    mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644
+    tmp = write_temp(directory, dumps(store).encode("utf-8"))
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(dumps(store))
-            handle.flush()
-            os.fsync(handle.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:

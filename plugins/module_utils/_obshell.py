@@ -104,9 +104,13 @@ def check_key_size(record, min_key_size):
         raise KeyFormatError(
             "obshell agents use RSA keys; this is a %s key" % record.get("key_type"),
             provider=record.get("provider") or PROVIDER, key=record.get("key_id"))
-    if min_key_size is not None and int(min_key_size) < 0:
-        raise OptionError("min_key_size must not be negative")
     _keys.check_min_size(record, min_key_size)
+
+
+def check_min_key_size_option(min_key_size):
+    """The option itself, checked before any request."""
+    if min_key_size is not None and int(min_key_size) < 0:
+        raise OptionError("obshell: min_key_size must not be negative")
 
 
 def is_decrypt_failure(status, envelope):
@@ -146,6 +150,7 @@ class ObshellClient(object):
             raise OptionError("obshell: port must be between 1 and 65535, not %d" % port)
         if scheme not in ("http", "https"):
             raise OptionError("obshell: scheme must be http or https, not %r" % (scheme,))
+        check_min_key_size_option(min_key_size)
         self.host = host
         self.port = port
         self.scheme = scheme
