@@ -33,7 +33,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
+
+from ._canonical import canonical_query, encode, query_pairs  # noqa: F401  (the signer's own rules)
 
 ALGORITHM = "SDK-HMAC-SHA256"
 DATE_HEADER = "X-Sdk-Date"
@@ -48,11 +50,6 @@ def sdk_date(now=None):
     return time.strftime(DATE_FORMAT, time.gmtime(time.time() if now is None else now))
 
 
-def encode(text):
-    """Percent-encode everything but the unreserved characters A-Z a-z 0-9 - _ . ~ (space is %20)."""
-    return quote(str(text), safe="~")
-
-
 def canonical_uri(path):
     """The path as signed: decoded, re-encoded segment by segment, with a trailing '/'."""
     decoded = unquote(path or "/")
@@ -60,36 +57,6 @@ def canonical_uri(path):
     if not uri.endswith("/"):
         uri += "/"
     return uri
-
-
-def _query_value(value):
-    if isinstance(value, bool):
-        return str(value).lower()
-    return str(value)
-
-
-def canonical_query(params):
-    """Pairs (name, value) -> the canonical query string; a list value gives one pair per item."""
-    pairs = []
-    for name, value in params or ():
-        if isinstance(value, (list, tuple)):
-            for item in sorted(_query_value(v) for v in value):
-                pairs.append((str(name), item))
-        else:
-            pairs.append((str(name), _query_value(value)))
-    pairs.sort()
-    return "&".join("%s=%s" % (encode(name), encode(value)) for name, value in pairs)
-
-
-def query_pairs(raw_query):
-    """A query string as sent on the wire -> decoded (name, value) pairs, in order."""
-    pairs = []
-    for part in (raw_query or "").split("&"):
-        if not part:
-            continue
-        name, _sep, value = part.partition("=")
-        pairs.append((unquote(name), unquote(value)))
-    return pairs
 
 
 def _header_values(headers):

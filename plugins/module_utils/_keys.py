@@ -21,7 +21,8 @@ import re
 import traceback
 
 from . import _der
-from ._errors import FingerprintMismatchError, KeyFormatError, OptionError
+from ._errors import KeyFormatError, OptionError
+from ._pins import check_pins, normalize_fingerprint, normalize_pins  # noqa: F401  (re-exported)
 
 try:
     from cryptography.hazmat.primitives import serialization
@@ -175,54 +176,6 @@ def key_record(provider, key_id, raw, metadata=None, parsed=None):
         "pin_sha256": pin_sha256(parsed.spki_der),
         "metadata": dict(metadata or {}),
     }
-
-
-# --- pins ---------------------------------------------------------------------------------
-
-def normalize_fingerprint(value):
-    """A user's pin -> the 32 digest bytes. Hex (colons, spaces and case ignored) or sha256//base64."""
-    if not isinstance(value, str):
-        raise OptionError("expected_fingerprint entries must be strings, not %s" % type(value).__name__)
-    text = value.strip()
-    if text.lower().startswith("sha256//"):
-        try:
-            digest = base64.b64decode(text[8:], validate=True)
-        except (binascii.Error, ValueError):
-            digest = b""
-        if len(digest) != 32:
-            raise OptionError("expected_fingerprint %r: the base64 after sha256// must encode 32 bytes" % value)
-        return digest
-    if text.upper().startswith("SHA256:"):
-        raise OptionError(
-            "expected_fingerprint %r is an OpenSSH fingerprint, which hashes a different encoding; "
-            "give the hex SHA-256 of the SPKI DER or its sha256//base64 pin" % value)
-    compact = re.sub(r"[\s:]", "", text).lower()
-    if not re.match(r"^[0-9a-f]{64}$", compact):
-        raise OptionError("expected_fingerprint %r is neither 64 hex digits nor sha256//base64" % value)
-    return binascii.unhexlify(compact)
-
-
-def normalize_pins(expected):
-    """None, a string or a list of strings -> list of digests (validated before any request)."""
-    if expected is None or expected == "" or expected == []:
-        return []
-    if isinstance(expected, str):
-        # A comma-separated string is a list (handy from env vars and extra vars).
-        expected = [item for item in re.split(r"[,\s]+", expected) if item]
-    return [normalize_fingerprint(item) for item in expected]
-
-
-def check_pins(record, pins):
-    """Raise FingerprintMismatchError unless the record's key matches one pin (no pins: pass)."""
-    if not pins:
-        return record
-    digest = binascii.unhexlify(record["fingerprint_sha256"])
-    if any(digest == pin for pin in pins):
-        return record
-    raise FingerprintMismatchError(
-        "fingerprint mismatch: the key has sha256 %s, which matches none of the %d expected fingerprint(s)"
-        % (record["fingerprint_sha256"], len(pins)),
-        provider=record.get("provider"), key=record.get("key_id"))
 
 
 def check_min_size(record, min_bits):
