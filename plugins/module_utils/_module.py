@@ -33,7 +33,7 @@ def new_module(argument_spec, libraries=("requests", "cryptography"), **kwargs):
 
 def provider_module(provider, extra=None, **kwargs):
     """The AnsibleModule of a provider's module: connection options, the provider's table, extra."""
-    return new_module(argspec(CONNECTION, provider.options, **(extra or {})), **kwargs)
+    return new_module(argspec(*provider.tables(), **(extra or {})), **kwargs)
 
 
 def transport(module, provider):

@@ -15,19 +15,23 @@ FOR INTERNAL COLLECTION USE ONLY.
 
 from __future__ import annotations
 
-CONNECTION = {
+# Every plugin that talks to a provider (doc fragment keyward.keys.connection.transport).
+TRANSPORT = {
     "timeout": dict(type="float", default=10.0, env=["KEYWARD_TIMEOUT"]),
     "retries": dict(type="int", default=3, env=["KEYWARD_RETRIES"]),
     "validate_certs": dict(type="bool", default=True, env=["KEYWARD_VALIDATE_CERTS"]),
     "ca_path": dict(type="path", env=["KEYWARD_CA_PATH"]),
-    "expected_fingerprint": dict(type="list", elements="str", no_log=False),
 }
+# Every plugin that returns key records (doc fragment keyward.keys.connection): pins too.
+CONNECTION = dict(TRANSPORT, expected_fingerprint=dict(type="list", elements="str", no_log=False))
 
 # Only lookups have these (modules always return whole records).
 LOOKUP = {
     "return_format": dict(type="str", default="pem", choices=["pem", "dict", "raw"]),
     "cache": dict(type="bool", default=True),
 }
+# Lookups whose results are not key records.
+LIST_LOOKUP = {"cache": LOOKUP["cache"]}
 
 _ARGSPEC_FIELDS = ("type", "default", "choices", "elements", "no_log", "aliases", "required")
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from ._concurrency import DEFAULT_WORKERS, map_bounded
 from ._errors import KeywardError, OptionError
-from ._options import CONNECTION, secret_values
+from ._options import CONNECTION, TRANSPORT, secret_values
 from ._pins import check_pins, normalize_pins
 
 
@@ -56,7 +56,8 @@ class Provider(object):
         self.term_name = term_name
 
     def tables(self):
-        return (CONNECTION, self.options)
+        """The option tables of the provider's plugins: pins only where results are key records."""
+        return (CONNECTION if self.records else TRANSPORT, self.options)
 
     def check_term(self, term):
         term = plain_term(term, self.name)
