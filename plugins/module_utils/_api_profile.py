@@ -80,6 +80,16 @@ class ApiProfile(object):
                 return value
         return None
 
+    def retry_after(self, headers):
+        """Seconds the server asks us to wait before retrying (capped by the transport), or None.
+
+        The default reads Retry-After (delta seconds or an HTTP date); a provider with its own
+        header (Alibaba's x-acs-retry-after, in milliseconds) overrides this.
+        """
+        from ._transport import retry_after_seconds
+
+        return retry_after_seconds(headers.get("Retry-After"))
+
     def is_retryable_code(self, code):
         if code in (None, ""):
             return False

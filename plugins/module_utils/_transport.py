@@ -342,8 +342,10 @@ class Transport(object):
                 time.monotonic() - started, attempt + 1))
             failure = self._failure(reply, key, parse_error, accept_statuses, request_id, context)
             if failure is not None and attempt < self.retries and self._retryable(reply, failure, retry_statuses):
-                delay = retry_after_seconds(reply.headers.get("Retry-After"))
-                if delay is None:
+                delay = self.profile.retry_after(reply.headers)
+                if delay is not None:
+                    delay = max(0.0, min(delay, RETRY_AFTER_MAX))
+                else:
                     delay = backoff_seconds(attempt)
                 self.debug("%s: HTTP %d%s; retry %d of %d in %.1fs" % (
                     self.provider, reply.status_code, " %s" % failure.code if failure.code else "",

@@ -13,10 +13,12 @@ next run (a rotated key is seen on the next run), and nothing outlives the run.
   other workers wait for it, then read the entry.
 - A worker that dies mid-write leaves no partial entry: entries are written to a temporary
   file in the same directory and renamed into place; its lock goes with the process.
-- Entry names are SHA-256 of the cache material, which callers build from public data only
-  (endpoint, key id, access key id, project, version, ...), never from a secret.
-- Failures are kept briefly (ERROR_TTL) so a dead endpoint costs one timeout per key, not one
-  per host; the message stored is the same one-line error the user sees.
+- Entry names are SHA-256 of the cache material: the term and every option that is not a
+  secret (endpoint, key id, access key id, project, version, TLS settings, ...).
+- Failures of the endpoint itself (no connection, timeouts, 5xx, unusable answers) are kept
+  briefly (ERROR_TTL) so a dead endpoint costs one timeout per key, not one per host; the
+  message stored is the same one-line error the user sees, secrets masked. A 4xx answer is
+  never kept: it may depend on a secret, and secrets are not part of an entry's name.
 
 Controller side only.
 """
@@ -138,6 +140,10 @@ class RecordCache(object):
         except OptionError:
             raise  # the user's own mistake: nothing to remember
         except ProviderError as exc:
+            if exc.status is not None and exc.status < 500:
+                # An answer about this request (credentials, permissions, the key itself) may depend on
+                # a secret, which is not part of the entry's name: never serve it to another call.
+                raise
             return {"error": (exc.scrubbed(secrets) if secrets else exc).to_dict(), "expires": now + self.error_ttl}
         except KeywardError:
             raise
