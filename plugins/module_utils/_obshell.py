@@ -460,6 +460,12 @@ def check_term(term):
     return term
 
 
+def canonical_term(term, options):
+    """'h', 'h:2886' and 'http://h:2886' name one agent: 'http://h:2886' (scheme and port from options)."""
+    scheme, host, port = parse_term(term, options.get("scheme") or "http", options.get("port") or DEFAULT_PORT)
+    return "%s://%s" % (scheme, format_host_port(host, port))
+
+
 PROVIDER = Provider(
     name=NAME,
     var_prefix="obshell",
@@ -468,6 +474,8 @@ PROVIDER = Provider(
     check_term=check_term,
     profile=PROFILE,
     check_record=record_checks,
+    canonical_term=canonical_term,
+    term_options=("port", "scheme"),
     term_name="agent",
 )
 

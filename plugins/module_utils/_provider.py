@@ -10,7 +10,12 @@ A provider module (module_utils/_<provider>.py) declares one `PROVIDER = Provide
     options     its option table (_options.py format); the connection options are added
     client      client(options, transport) -> object with fetch(term) -> record
                 (and list() -> records, where the API lists)
-    check_term  term -> normalised term, or OptionError; runs before any request
+    check_term  term -> term, or OptionError; runs before any request
+    canonical_term  canonical_term(term, options) -> the one spelling of what the term names
+                (obshell: 'h', 'h:2886' and 'http://h:2886' are one agent); terms are fetched and
+                cached by it
+    term_options  the options canonical_term folds into the term (obshell: port, scheme), which
+                therefore do not key the cache a second time
     profile     its ApiProfile (_api_profile.py) for the transport
     records     False when results are not key records (no pins, no return formats)
     check_record(record, options, warn): per-record checks that must also run on cached records
@@ -42,7 +47,8 @@ def plain_term(term, provider_name):
 
 class Provider(object):
     def __init__(self, name, var_prefix, options, client, check_term=None, profile=None, records=True,
-                 check_record=None, finish=None, max_workers=DEFAULT_WORKERS, term_name="key"):
+                 check_record=None, finish=None, max_workers=DEFAULT_WORKERS, term_name="key",
+                 canonical_term=None, term_options=()):
         self.name = name
         self.var_prefix = var_prefix
         self.options = options
@@ -54,14 +60,19 @@ class Provider(object):
         self.finish = finish
         self.max_workers = max_workers
         self.term_name = term_name
+        self._canonical_term = canonical_term
+        self.term_options = tuple(term_options)
 
     def tables(self):
         """The option tables of the provider's plugins: pins only where results are key records."""
         return (CONNECTION if self.records else TRANSPORT, self.options)
 
-    def check_term(self, term):
+    def check_term(self, term, options=None):
         term = plain_term(term, self.name)
-        return self._check_term(term) if self._check_term else term
+        term = self._check_term(term) if self._check_term else term
+        if self._canonical_term is not None and options is not None:
+            term = self._canonical_term(term, options)
+        return term
 
     def finish_list(self, items, options):
         return self.finish(items, options) if self.finish is not None else items
@@ -112,20 +123,18 @@ def fetch_records(provider, options, terms, client=None, cache=None, cache_key=N
     then pinned and checked.
 
     client: a LazyClient (or anything with get()); made here when not given.
-    cache / cache_key(term): the run-wide cache and its key for a term (lookups only).
+    cache / cache_key(term): the run-wide cache and its key for a (checked) term (lookups only).
     Errors are KeywardErrors with every secret option value masked.
     """
     secrets = provider.secrets(options)
     try:
-        checked = [provider.check_term(term) for term in terms]
+        checked = [provider.check_term(term, options) for term in terms]
         pins = normalize_pins(options.get("expected_fingerprint")) if provider.records else []
         client = client or LazyClient(provider, options, warn, debug)
 
-        def one(pair):
-            term, checked_term = pair
-
+        def one(term):
             def fetch():
-                return client.get().fetch(checked_term)
+                return client.get().fetch(term)
 
             if cache is None:
                 record = fetch()
@@ -133,9 +142,10 @@ def fetch_records(provider, options, terms, client=None, cache=None, cache_key=N
                 record = cache.get_or_fetch(cache_key(term), fetch, secrets=secrets)
             return apply_checks(record, pins, options, provider, warn) if provider.records else record
 
-        pairs = list(dict.fromkeys(zip(terms, checked)))
-        fetched = dict(zip(pairs, map_bounded(one, pairs, provider.max_workers)))
-        return [fetched[pair] for pair in zip(terms, checked)]
+        # Each distinct (canonical) term is fetched once, whatever its spelling in the call.
+        distinct = list(dict.fromkeys(checked))
+        fetched = dict(zip(distinct, map_bounded(one, distinct, provider.max_workers)))
+        return [fetched[term] for term in checked]
     except KeywardError as exc:
         raise exc.scrubbed(secrets) if secrets else exc
 

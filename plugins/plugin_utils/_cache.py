@@ -140,7 +140,7 @@ class RecordCache(object):
         except OptionError:
             raise  # the user's own mistake: nothing to remember
         except ProviderError as exc:
-            if exc.status is not None and exc.status < 500:
+            if exc.status is not None and 400 <= exc.status < 500:
                 # An answer about this request (credentials, permissions, the key itself) may depend on
                 # a secret, which is not part of the entry's name: never serve it to another call.
                 raise

@@ -49,8 +49,8 @@ def _flatten(terms):
 class KeywardLookupBase(LookupBase):
     PROVIDER = None  # the provider's name in module_utils/_registry.py
     RECORDS = True  # False for lookups whose results are not key records (no pins, no return formats)
-    # True when the provider's check_record must also run on cached records (it then loads the
-    # provider on a hit too).
+    # True when the provider must be loaded on a cache hit too: its check_record runs on cached
+    # records, and terms are keyed by its canonical_term.
     CHECKS_CACHED_RECORDS = False
 
     # -- options ---------------------------------------------------------------------------
@@ -140,9 +140,13 @@ class KeywardLookupBase(LookupBase):
 
         return _registry.load(self.PROVIDER)
 
-    def cache_key(self, term, options):
-        """Public data that determines the answer: the term and every non-secret option."""
-        return {"provider": self.PROVIDER, "term": term, "options": cache_key_options(options)}
+    def cache_key(self, term, options, provider=None):
+        """Public data that determines the answer: the term and every non-secret option (but the
+        options a canonical term already holds)."""
+        keyed = cache_key_options(options)
+        for name in getattr(provider, "term_options", ()):
+            keyed.pop(name, None)
+        return {"provider": self.PROVIDER, "term": term, "options": keyed}
 
     def lookup(self, terms, options):
         from ansible_collections.keyward.keys.plugins.module_utils._provider import plain_term
@@ -152,9 +156,12 @@ class KeywardLookupBase(LookupBase):
             return self.lookup_list(terms, options)
         pins = normalize_pins(options.get("expected_fingerprint"))
         cache = RecordCache() if options.get("cache") else None
+        provider = self.provider() if self.CHECKS_CACHED_RECORDS else None
+        if provider is not None:
+            terms = [provider.check_term(term, options) for term in terms]
         found = {}
         for term in dict.fromkeys(terms):
-            hit = cache.peek(self.cache_key(term, options)) if cache is not None else None
+            hit = cache.peek(self.cache_key(term, options, provider)) if cache is not None else None
             if hit is not None:
                 kind, value = hit
                 if kind == "error":
@@ -162,12 +169,14 @@ class KeywardLookupBase(LookupBase):
                 found[term] = value
         hits = set(found)
         misses = [term for term in dict.fromkeys(terms) if term not in found]
-        provider = self.provider() if misses or self.CHECKS_CACHED_RECORDS else None
+        keyed_by = provider  # the provider whose canonical terms key this call's entries, if any
+        if misses and provider is None:
+            provider = self.provider()
         if misses:
             from ansible_collections.keyward.keys.plugins.module_utils._provider import fetch_records
 
             fetched = fetch_records(provider, options, misses, cache=cache,
-                                    cache_key=lambda term: self.cache_key(term, options),
+                                    cache_key=lambda term: self.cache_key(term, options, keyed_by),
                                     warn=display.warning, debug=display.vvv)
             found.update(zip(misses, fetched))
         if hits:

@@ -102,10 +102,11 @@ def test_formats_pins_variables_and_verify(run_playbook, fresh, tmp_path):
         "fingerprint": record["fingerprint_sha256"], "pin": record["pin_sha256"], "fp_colons": fp_colons,
         "root_pw": ROOT_PW}, callback="default")
     assert result.rc == 0, result
-    # Cached within the run: one /secret request for 127.0.0.1 (URL term and variables included),
-    # one for the 'localhost' term, one for cache=false; verify=key and verify=password cost
-    # their own encrypted requests.
-    assert srv.count("/api/v1/secret") == 3
+    # Cached within the run, keyed by the agent and every non-secret option: one /secret request
+    # for 127.0.0.1 (the URL term too), one for the 'localhost' term, one for the variables (they
+    # set verify=password, another option), one for cache=false; verify=key and verify=password
+    # cost their own encrypted requests.
+    assert srv.count("/api/v1/secret") == 4
     assert srv.count("/api/v1/ob/info") == 1
     assert srv.app.decrypted[0]["header"]["Auth"] == ""  # the key check of verify=password
     assert srv.app.decrypted[1]["header"]["Auth"] == ROOT_PW

@@ -315,6 +315,34 @@ def test_option_errors_and_other_failures_are_not_cached(tmp_path, error):
     assert cache.get_or_fetch(MATERIAL, lambda: RECORD) == RECORD
 
 
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 429])
+def test_answers_about_the_request_are_not_cached(tmp_path, status):
+    # A 4xx may depend on a secret (a wrong password), and secrets are not part of an entry's
+    # name: a later call with the right secret must not be served this failure.
+    cache = RecordCache(directory=str(tmp_path / "c"))
+    error = ProviderError("refused", provider="huaweicloud_kms", key="k", status=status, code="APIGW.0301")
+    failing = CountingFetch(tmp_path / "calls", error=error)
+    with pytest.raises(ProviderError):
+        cache.get_or_fetch(MATERIAL, failing)
+    assert _entries(str(tmp_path / "c")) == []
+    assert cache.get_or_fetch(MATERIAL, lambda: RECORD) == RECORD
+
+
+@pytest.mark.parametrize("status", [None, 500, 503])
+def test_endpoint_failures_are_cached_with_secrets_masked(tmp_path, status):
+    cache = RecordCache(directory=str(tmp_path / "c"))
+    error = ProviderError("bad gateway echoing pw-Secret#1", provider="obshell", key="k", status=status)
+    failing = CountingFetch(tmp_path / "calls", error=error)
+    for _dummy in range(2):
+        with pytest.raises(ProviderError) as info:
+            cache.get_or_fetch(MATERIAL, failing, secrets=["pw-Secret#1"])
+        assert "pw-Secret#1" not in str(info.value) and "********" in str(info.value)
+    assert failing.calls == 1
+    for name in _entries(str(tmp_path / "c")):
+        with open(os.path.join(str(tmp_path / "c"), name)) as handle:
+            assert "pw-Secret#1" not in handle.read()
+
+
 def test_entries_expire_after_ttl(tmp_path):
     clock = Clock()
     cache = RecordCache(directory=str(tmp_path / "c"), ttl=100, clock=clock)
