@@ -165,3 +165,52 @@ clean:
 
 distclean: clean
 	rm -rf .venv
+
+# ---------------------------------------------------------------------------------------------
+# Lint, release notes and packaging (issue 13): the ecosystem's own tools in their own venv.
+#
+#   make lint         ansible-lint --profile production, antsibull-changelog lint, antsibull-docs
+#                     lint-collection-docs --plugin-docs, galaxy-importer on the tarball, and
+#                     ansible-builder create on execution-environment.yml (tests/lint, pytest)
+#   make venv-lint    .venv/lint from lint-requirements.txt (+ requirements.txt, LINT_CORE_SPEC)
+#   make changelog    antsibull-changelog lint + release (version from galaxy.yml) -> CHANGELOG.rst
+#   make release      make changelog, then build the tarball
+
+LINT_PYTHON    ?= $(PYTHON_2.21)
+LINT_PYVER     := 3.12
+LINT_CORE_SPEC ?= ansible-core>=2.21,<2.22
+# Extra arguments for ansible-lint in the lint stage: make lint LINT_ARGS='-v'
+LINT_ARGS      ?=
+
+LINT_VENV  := .venv/lint
+LINT_STAMP  = $(LINT_VENV)/.ready-$(shell { echo '$(LINT_CORE_SPEC) $(LINT_PYTHON)'; cat requirements.txt lint-requirements.txt; } | sha256sum | cut -c1-12)
+# The lint tools run in the checkout seen as ansible_collections/keyward/keys ($(LINK)).
+LINT_ENV    = env -C $(LINK) PATH="$(CURDIR)/$(LINT_VENV)/bin:$$PATH" ANSIBLE_COLLECTIONS_PATH="$(CURDIR)/.build/collections"
+
+TEST_STAGES += lint
+TEST_ORDER  += lint
+
+.PHONY: lint venv-lint changelog release
+
+venv-lint: $(LINT_STAMP)
+
+$(LINT_STAMP):
+	@echo "==> virtualenv $(LINT_VENV): $(LINT_CORE_SPEC) on $(LINT_PYTHON)"; start=$$SECONDS; \
+	$(LINT_VENV)/bin/python -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(LINT_PYVER)")' 2>/dev/null \
+	  || { rm -rf $(LINT_VENV) && $(LINT_PYTHON) -m venv $(LINT_VENV); }; \
+	$(LINT_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  '$(LINT_CORE_SPEC)' -r requirements.txt -r lint-requirements.txt; \
+	rm -f $(LINT_VENV)/.ready-*; touch $@; \
+	echo "==> virtualenv $(LINT_VENV): ready in $$((SECONDS - start))s"
+
+lint: venv-lint $(TARBALL) | $(LINK)
+	@$(STAGE) run lint --junit .build/results/lint.xml -- env KEYWARD_TARBALL=$(CURDIR)/$(TARBALL) LINT_ARGS='$(LINT_ARGS)' \
+	  $(LINT_VENV)/bin/python -m pytest -p no:cacheprovider tests/lint -ra --junitxml=.build/results/lint.xml $(PYTEST_ARGS)
+
+changelog: venv-lint | $(LINK)
+	$(LINT_ENV) antsibull-changelog lint
+	$(LINT_ENV) antsibull-changelog release --reload-plugins --update-existing
+	@echo "==> CHANGELOG.rst for $(VERSION) written"
+
+release: changelog
+	$(MAKE) --no-print-directory build

@@ -66,11 +66,12 @@ def main():
         inventory = {"all": {"children": {
             "observers": {"hosts": {
                 "ob%d" % (i + 1): {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-                                   "obshell_port": s.port, "obshell_node_address": "127.0.0.1"}
+                                   "obshell_hybrid_encryption_port": s.port,
+                                   "obshell_hybrid_encryption_node_address": "127.0.0.1"}
                 for i, s in enumerate(agents)}},
             "obshell_clients": {"hosts": {
                 "app1": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-                         "obshell_keys_dir": os.path.join(args.output, "obshell-keys")}}},
+                         "obshell_hybrid_encryption_keys_dir": os.path.join(args.output, "obshell-keys")}}},
         }}, "localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}
         inventory["all"]["hosts"] = {"localhost": inventory.pop("localhost")}
         extra = {

@@ -24,19 +24,19 @@ requirements:
 options:
   _input:
     description:
-      - The public key as text, or a key record (a dictionary with a RV(public_key) or C(public_key_raw) field).
+      - The public key as text, or a key record (a dictionary with a RV(_value.public_key) or C(public_key_raw) field).
       - When a key record is given, its C(provider), C(key_id), C(metadata) and C(public_key_raw) are kept
         in the result.
     type: raw
     required: true
   key_id:
     description:
-      - A name for the key, returned as RV(key_id) and used in error messages.
+      - A name for the key, returned as RV(_value.key_id) and used in error messages.
       - Overrides the C(key_id) of a key record given as input.
     type: str
   comment:
     description:
-      - Comment to append to the OpenSSH line RV(openssh). Whitespace in it is replaced with C(_).
+      - Comment to append to the OpenSSH line RV(_value.openssh). Whitespace in it is replaced with C(_).
     type: str
   expected_fingerprint:
     description:
@@ -76,7 +76,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 _value:
-  description: The key fields of a key record, plus RV(openssh) and RV(jwk).
+  description: The key fields of a key record, plus RV(_value.openssh) and RV(_value.jwk).
   type: dict
   contains:
     public_key:

@@ -55,11 +55,12 @@ def cluster(tmp_path):
         servers[name] = server
     host_vars = {}
     for name, server in servers.items():
-        host_vars[name] = {"obshell_port": server.port, "obshell_node_address": server.host,
-                           "obshell_loopback_address": server.host}
+        host_vars[name] = {"obshell_hybrid_encryption_port": server.port,
+                           "obshell_hybrid_encryption_node_address": server.host,
+                           "obshell_hybrid_encryption_loopback_address": server.host}
     clients = {"client1": str(tmp_path / "client1" / "keys"), "client2": str(tmp_path / "client2" / "keys")}
     for name, path in clients.items():
-        host_vars[name] = {"obshell_keys_dir": path}
+        host_vars[name] = {"obshell_hybrid_encryption_keys_dir": path}
     inventory = {"all": {"children": {
         "observers": {"hosts": {n: _local(host_vars[n]) for n in servers}},
         "obshell_clients": {"hosts": {n: _local(host_vars[n]) for n in clients}},
@@ -97,8 +98,9 @@ def snapshot(paths):
 
 def test_pin_distribute_verify_rotate(cluster, run_playbook):
     servers, clients = cluster["servers"], cluster["clients"]
-    base_vars = {"obshell_known_keys_file": cluster["known"], "obshell_verify": "password",
-                 "obshell_root_password": PASSWORD}
+    base_vars = {"obshell_hybrid_encryption_known_keys_file": cluster["known"],
+                 "obshell_hybrid_encryption_verify": "password",
+                 "obshell_hybrid_encryption_root_password": PASSWORD}
 
     # 1. First run: pins every agent, verifies key and password, writes every client.
     first = run_playbook(PLAYBOOK, inventory=cluster["inventory"], extra_vars=base_vars)
@@ -152,7 +154,7 @@ def test_pin_distribute_verify_rotate(cluster, run_playbook):
     assert open(cluster["known"]).read() == known_before
 
     # 4. Check mode with the change accepted predicts but writes nothing.
-    accept = dict(base_vars, obshell_accept_key_changes=True)
+    accept = dict(base_vars, obshell_hybrid_encryption_accept_key_changes=True)
     checked = run_playbook(PLAYBOOK, inventory=cluster["inventory"], extra_vars=accept, check=True, diff=True)
     assert checked.rc == 0, checked
     assert snapshot(clients.values()) == before
@@ -173,7 +175,9 @@ def test_pin_distribute_verify_rotate(cluster, run_playbook):
 def test_wrong_password_fails_without_printing_it(cluster, run_playbook):
     wrong = "Wrong#Password-0815"
     result = run_playbook(PLAYBOOK, inventory=cluster["inventory"], verbosity=4, extra_vars={
-        "obshell_known_keys_file": cluster["known"], "obshell_verify": "password", "obshell_root_password": wrong})
+        "obshell_hybrid_encryption_known_keys_file": cluster["known"],
+        "obshell_hybrid_encryption_verify": "password",
+        "obshell_hybrid_encryption_root_password": wrong})
     assert result.rc != 0, result
     assert "IncorrectOceanbasePassword" in result.output, result
     assert wrong not in result.output
@@ -185,7 +189,9 @@ def test_wrong_password_fails_without_printing_it(cluster, run_playbook):
 
 def test_strict_key_size_refuses_512_bit_agents(cluster, run_playbook):
     result = run_playbook(PLAYBOOK, inventory=cluster["inventory"], extra_vars={
-        "obshell_known_keys_file": cluster["known"], "obshell_verify": "key", "obshell_strict_key_size": True})
+        "obshell_hybrid_encryption_known_keys_file": cluster["known"],
+        "obshell_hybrid_encryption_verify": "key",
+        "obshell_hybrid_encryption_strict_key_size": True})
     assert result.rc != 0, result
     assert "512-bit key is smaller than the minimum of 1024 bits" in result.output.replace("\n", " "), result
     assert not os.path.exists(cluster["known"])
