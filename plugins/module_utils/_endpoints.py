@@ -8,6 +8,7 @@ FOR INTERNAL COLLECTION USE ONLY.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from urllib.parse import urlsplit, urlunsplit
 
@@ -67,7 +68,13 @@ def parse_host_port(value, default_port, option="host"):
         host = text
     if not host:
         raise OptionError("%s %r has no host" % (option, value))
-    if ":" not in host and not _HOSTNAME.match(host):
+    if ":" in host:
+        # Only an IPv6 address has colons (a@b:c@127.0.0.1 must not slip through as a 'host').
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise OptionError("%s %r is neither host:port nor an IPv6 address" % (option, value))
+    elif not _HOSTNAME.match(host):
         raise OptionError("%s %r is not a valid host name or address" % (option, value))
     try:
         port = int(port)

@@ -87,3 +87,15 @@ def test_parse_host_port_errors(value, fragment):
 def test_format_host_port_round_trip(host, port, text):
     assert format_host_port(host, port) == text
     assert parse_host_port(text, 9) == (host, port)
+
+
+@pytest.mark.parametrize("value", ["a:b@127.0.0.1:47200#", "x:y:z", "host:1:2", "[a:b@127.0.0.1]:47200", "::g"])
+def test_colons_are_only_for_ipv6_addresses(value):
+    with pytest.raises(OptionError):
+        parse_host_port(value, 2886)
+
+
+@pytest.mark.parametrize("value, expected", [("fd00::3", ("fd00::3", 2886)), ("[fd00::3]:47", ("fd00::3", 47)),
+                                             ("::1", ("::1", 2886))])
+def test_ipv6_addresses_still_parse(value, expected):
+    assert parse_host_port(value, 2886) == expected
