@@ -61,6 +61,11 @@ class _Crypto(object):
         return cls.loaded
 
 
+def _require_cryptography():
+    """OptionError unless cryptography is importable (kept for _obshell_crypto, which calls it)."""
+    _Crypto.get()
+
+
 class ParsedKey(object):
     """A public key reduced to what the record needs. `key` is None for SM2."""
 
