@@ -1,13 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: keyward.keys contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Action plugin of keyward.keys.public_key_store: check everything on the controller first.
+"""Action plugin of keyward.keys.public_key_store: every key is parsed and every file rendered here.
 
-Every key is parsed with `cryptography` (any accepted shape -> canonical SPKI PEM), every pin
-compared, every file name checked, by the same _key_store.build() the module runs on the
-host. Only when all of that passes is the module sent to the host, with the keys already in
-canonical form and stripped to the fields it takes. A host whose key list has any problem is
-not contacted at all. Why an action plugin and not tasks in the role: docs/trust_store.md.
+On the controller, with module_utils/_keys.py (the collection's one key parser): each key is
+parsed (any accepted shape), its pins compared, its file name checked, and every file the
+directory should hold is rendered: one canonical SPKI PEM per key, the bundle, the JWKS
+document and any extra documents. Only when all of that passes is the module sent to the
+host, with nothing but file names and their text (the hidden `_files` option); the host
+parses no keys. A host whose key list has any problem is not contacted at all.
+Why an action plugin and not tasks in the role: docs/trust_store.md.
 """
 
 from __future__ import annotations
@@ -17,50 +19,178 @@ from collections.abc import Mapping
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.keyward.keys.plugins.module_utils import _key_store, _keys
-from ansible_collections.keyward.keys.plugins.module_utils._errors import KeyFormatError
+from ansible_collections.keyward.keys.plugins.module_utils._errors import KeyFormatError, KeywardError
 
 MODULE = "keyward.keys.public_key_store"
-# The fields of a key item the module takes; everything else of a key record is dropped here.
-MODULE_FIELDS = ("name", "expected_fingerprint", "jwk")
+# Task arguments that the controller consumes; the module receives the rendered files instead.
+RENDERED_ARGS = ("keys", "bundle", "jwks", "documents")
+_PRIVATE_JWK_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 
 
-def _controller_parse(text, provider, label):
-    if text in (None, ""):
+class Entry(object):
+    """One key: its file stem, the parsed key, its JWK (or None) and the item it came from."""
+
+    __slots__ = ("stem", "parsed", "jwk", "item")
+
+    def __init__(self, stem, parsed, jwk, item):
+        self.stem = stem
+        self.parsed = parsed
+        self.jwk = jwk
+        self.item = item
+
+    @property
+    def file_name(self):
+        return self.stem + _key_store.KEY_SUFFIX
+
+
+def key_jwk(parsed, given=None, provider=None, label=None):
+    """The key's JWK (_keys.to_jwk), or `given` once it is shown to describe the same key.
+
+    A given JWK may carry extra members (use, alg, ...), which are kept; its kid defaults to
+    the RFC 7638 thumbprint. None when JWK has no form for the key (SM2) and none was given.
+    """
+    derived = _keys.to_jwk(parsed)
+    if given is None:
+        return derived
+    if not isinstance(given, Mapping):
+        raise KeyFormatError("jwk must be a dict, not %s" % type(given).__name__, provider=provider, key=label)
+    private = sorted(m for m in _PRIVATE_JWK_MEMBERS if m in given)
+    if private:
+        raise KeyFormatError("jwk holds private key members (%s); a trust store takes public keys only"
+                             % ", ".join(private), provider=provider, key=label)
+    try:
+        thumbprint = _keys.jwk_thumbprint(given)
+    except (KeyError, TypeError):
+        raise KeyFormatError("jwk lacks the members RFC 7638 requires for its kty %r" % given.get("kty"),
+                             provider=provider, key=label)
+    if derived is not None and thumbprint != derived["kid"]:
+        raise KeyFormatError("jwk describes a different key than public_key (thumbprint %s, expected %s)"
+                             % (thumbprint, derived["kid"]), provider=provider, key=label)
+    jwk = dict(given)
+    jwk.setdefault("kid", thumbprint)
+    return jwk
+
+
+def _entry(item, position, want_jwk):
+    label = _key_store.describe(item, position)
+    provider = item.get("provider")
+    stem = _key_store.key_stem(item, position)
+    text = _keys.key_text(item, provider, label)
+    if text is None:
         raise KeyFormatError("no public_key (or public_key_raw) was given", provider=provider, key=label)
-    return _keys.parse_public_key(text, provider=provider, key_id=label).spki_der
+    parsed = _keys.parse_public_key(text, provider=provider, key_id=label)
+    record = {"fingerprint_sha256": _keys.fingerprint_sha256(parsed.spki_der), "provider": provider, "key_id": label}
+    _keys.check_pins(record, _keys.normalize_pins(item.get("expected_fingerprint")))
+    jwk = key_jwk(parsed, item.get("jwk"), provider, label) if want_jwk or item.get("jwk") is not None else None
+    return Entry(stem, parsed, jwk, item)
 
 
-def prepare(args):
-    """Task args -> (module args, None) or (None, KeyStoreError). Runs on the controller only."""
-    keys = args.get("keys")
+def _kind(parsed):
+    return "an SM2 key" if parsed.key_type == "SM2" else "an %s %s key" % (parsed.key_type, parsed.curve)
+
+
+def document_text(content):
+    """A document's content -> text: strings as given, lists and dicts as deterministic JSON."""
+    if isinstance(content, (Mapping, list)):
+        return _key_store.json_text(content)
+    if content is None:
+        return ""
+    return str(content)
+
+
+def render(keys, bundle=None, jwks=None, documents=None, path=None):
+    """Key items -> ({file name: text} in name order, warnings); KeyStoreError naming every problem.
+
+    keys: key records, public_key_info results or {name, public_key, expected_fingerprint?, jwk?}.
+    The bundle and the JWKS hold every distinct key once, in file-name order.
+    """
     if keys is None:
         keys = []
     if not isinstance(keys, (list, tuple)):
-        return None, _key_store.KeyStoreError(["keys must be a list, not %s" % type(keys).__name__], args.get("path"))
-    items = []
-    for item in keys:
-        if isinstance(item, Mapping):
-            item = dict(item)
-            if item.get("public_key") in (None, ""):
-                item["public_key"] = item.get("public_key_raw")
-        items.append(item)
+        raise _key_store.KeyStoreError(["keys must be a list, not %s" % type(keys).__name__], path)
     if _keys.CRYPTOGRAPHY_IMPORT_ERROR:
-        return None, _key_store.KeyStoreError(
-            ["the Python library 'cryptography' is required on the controller to check the keys"], args.get("path"))
+        raise _key_store.KeyStoreError(
+            ["the Python library 'cryptography' is required on the controller to check the keys"], path)
+    errors = []
+    entries = []
+    for position, item in enumerate(keys, 1):
+        if not isinstance(item, Mapping):
+            errors.append("key #%d is a %s, not a dict with name and public_key" % (position, type(item).__name__))
+            continue
+        try:
+            entries.append(_entry(dict(item), position, bool(jwks)))
+        except (KeywardError, _key_store.FileNameError) as exc:
+            errors.append(str(exc))
+
+    taken = {}
+    for entry in entries:
+        if entry.file_name in taken:
+            errors.append("keys %s and %s would both be written to %s"
+                          % (_key_store.describe(taken[entry.file_name].item, 0),
+                             _key_store.describe(entry.item, 0), entry.file_name))
+        taken[entry.file_name] = entry
+    extra = {}
+    named = [("bundle", bundle), ("jwks", jwks)]
+    for position, doc in enumerate(documents or [], 1):
+        if not isinstance(doc, Mapping) or "name" not in doc:
+            errors.append("document #%d must be a dict with name and content" % position)
+            continue
+        named.append(("document", doc["name"]))
+    for option, name in named:
+        if name in (None, ""):
+            continue
+        try:
+            _key_store.check_file_name(name, option)
+        except _key_store.FileNameError as exc:
+            errors.append(str(exc))
+            continue
+        if name in taken or name in extra:
+            errors.append("%s %r is also the file name of %s" % (
+                option, name, "key %s" % taken[name].stem if name in taken else extra[name]))
+        extra[name] = option
+    if errors:
+        raise _key_store.KeyStoreError(errors, path)
+
+    entries.sort(key=lambda e: e.file_name)
+    files = dict((entry.file_name, entry.parsed.pem) for entry in entries)
+    distinct = []
+    seen = set()
+    for entry in entries:
+        if entry.parsed.spki_der not in seen:
+            seen.add(entry.parsed.spki_der)
+            distinct.append(entry)
+    warnings = []
+    if bundle:
+        files[bundle] = "".join(entry.parsed.pem for entry in distinct)
+    if jwks:
+        members = []
+        kids = set()
+        for entry in distinct:
+            if entry.jwk is None:
+                warnings.append("key %s has no JWK form (%s); it is left out of %s" % (entry.stem, _kind(entry.parsed), jwks))
+            elif entry.jwk.get("kid") not in kids:
+                kids.add(entry.jwk.get("kid"))
+                members.append(entry.jwk)
+        files[jwks] = _key_store.json_text({"keys": members})
+    for doc in documents or []:
+        files[doc["name"]] = document_text(doc.get("content"))
+    return dict(sorted(files.items())), warnings
+
+
+def prepare(args):
+    """Task args -> (module args, warnings, None) or (None, [], KeyStoreError). Controller only.
+
+    The module args are the task's own minus keys/bundle/jwks/documents, plus `_files`: one
+    {name, content} per file the directory should hold, content being the file's exact text.
+    """
     try:
-        store = _key_store.build(items, args.get("bundle"), args.get("jwks"), parse=_controller_parse,
-                                 path=args.get("path"), documents=args.get("documents"))
+        files, warnings = render(args.get("keys"), args.get("bundle"), args.get("jwks"), args.get("documents"),
+                                 path=args.get("path"))
     except _key_store.KeyStoreError as exc:
-        return None, exc
-    module_keys = []
-    for entry in store.entries:
-        module_item = {field: entry.item[field] for field in MODULE_FIELDS if entry.item.get(field) is not None}
-        module_item["name"] = entry.stem
-        module_item["public_key"] = entry.pem
-        module_keys.append(module_item)
-    module_args = dict(args)
-    module_args["keys"] = module_keys
-    return module_args, None
+        return None, [], exc
+    module_args = dict((k, v) for k, v in args.items() if k not in RENDERED_ARGS)
+    module_args["_files"] = [{"name": name, "content": content} for name, content in files.items()]
+    return module_args, warnings, None
 
 
 class ActionModule(ActionBase):
@@ -72,7 +202,10 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(ActionModule, self).run(tmp, task_vars)
         del tmp
-        module_args, error = prepare(self._task.args)
+        if "_files" in self._task.args:
+            result.update(failed=True, changed=False, msg="_files is set by the action plugin, not by tasks")
+            return result
+        module_args, warnings, error = prepare(self._task.args)
         if error is not None:
             result.update(failed=True, changed=False, msg=str(error), errors=error.errors)
             return result
@@ -80,4 +213,6 @@ class ActionModule(ActionBase):
             result.update(self._execute_module(module_name=MODULE, module_args=module_args, task_vars=task_vars))
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
+        if warnings:
+            result["warnings"] = warnings + list(result.get("warnings") or [])
         return result

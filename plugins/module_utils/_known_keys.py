@@ -4,18 +4,21 @@
 """Trust on first use for public keys, like SSH's known_hosts, in a JSON file.
 
 The file maps an id (for obshell agents 'host:port') to the pinned key's SHA-256 fingerprint,
-type, size and the time it was first seen. Standard library only.
+type, size and the time it was first seen. Standard library only; runs on hosts with Python 3.6 and later.
 
 FOR INTERNAL COLLECTION USE ONLY.
 """
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
 
 import datetime
 import json
 import os
 import re
 
+from ._key_size import too_small
 from ._key_store import write_temp
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -122,10 +125,11 @@ def size_findings(keys, min_key_size=None, warn_key_size=None, label="key", hint
         if size is None:
             continue
         size = int(size)
-        if min_key_size and size < min_key_size:
+        key_type = item.get("key_type")
+        if too_small(key_type, size, min_key_size):
             found["refuse"].append("%s %s: its %d-bit key is smaller than the minimum of %d bits%s" % (
                 label, item.get("id"), size, min_key_size, suffix))
-        elif warn_key_size and size < warn_key_size:
+        elif too_small(key_type, size, warn_key_size):
             found["warn"].append("%s %s serves a %d-bit key, weaker than %d bits%s" % (
                 label, item.get("id"), size, warn_key_size, suffix))
     return found

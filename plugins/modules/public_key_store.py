@@ -3,7 +3,9 @@
 # Copyright: keyward.keys contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import annotations
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
 
 DOCUMENTATION = r"""
 module: public_key_store
@@ -24,8 +26,12 @@ description:
   - The module keeps a manifest, C(.keyward-manifest.json), in the directory, listing the files it wrote.
     With O(exclusive=true) it removes listed files that are no longer wanted. It never removes, replaces or
     follows anything else in the directory.
-  - On the host the module needs only Python's standard library. It checks again that every key is a PEM
-    public key and every name is a plain file name before it writes anything.
+  - Every file (key PEMs, bundle, JWKS, documents) is rendered on the controller. On the host the module only
+    writes the rendered bytes; it needs only Python's standard library (Python 3.6 or later) and parses no keys.
+    It checks again that every name is a plain file name before it writes anything.
+  - A symlink planted under a managed name is replaced, never written through, and the new file never takes
+    the link target's owner, group or mode. Runs on one directory are serialised with a lock on the
+    directory, so concurrent runs lose no manifest entries.
 author:
   - keyward.keys developers (@keyward)
 options:
@@ -48,7 +54,7 @@ options:
       name:
         description:
           - File name without the C(.pem) suffix.
-          - "Must be a plain name: ASCII letters, digits and C(. _ - @ +), not starting with a dot, without C(..).
+          - "Must be a plain name of at most 200 characters: ASCII letters, digits and C(. _ - @ +), not starting with a dot, without C(..).
             Anything else (C(../x), C(a/b), an empty name) fails the task before the host is contacted."
           - When not given, a safe form of O(keys[].key_id) is used (runs of other characters become C(_),
             so C(10.0.0.5:2886) gives C(10.0.0.5_2886)).
@@ -110,7 +116,9 @@ options:
     description:
       - Remove files this module wrote earlier (listed in its manifest) that are no longer wanted, that is
         files of keys dropped from O(keys) and a bundle or JWKS document no longer asked for.
-      - Files the module did not write are never removed, whatever their names.
+      - Files the module did not write are never removed, whatever their names. The manifest records the
+        SHA-256 of every file written; a listed file is removed only while it is still a regular file holding
+        exactly those bytes (a file changed since, or replaced by a symlink, is left alone with a warning).
       - With V(false) such files stay and remain in the manifest, so a later exclusive run can remove them.
     type: bool
     default: false
@@ -119,6 +127,7 @@ options:
       - Permissions of the directory O(path), in any form O(mode) takes (for example V('0755')).
       - When not set, a new directory gets the default permissions and an existing one is left as it is.
       - The directory also gets O(owner), O(group) and the SELinux options, like the files.
+      - When O(path) is a symlink to a directory, these apply to the directory it points to.
     type: raw
   mode:
     description:
@@ -240,15 +249,18 @@ errors:
     - "keyward.keys: key signer-2025: fingerprint mismatch: the key has sha256 ..."
 """
 
+import errno
 import os
+import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.keyward.keys.plugins.module_utils import _key_store
-from ansible_collections.keyward.keys.plugins.module_utils._errors import KeywardError
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
+    # keys, bundle, jwks and documents are consumed by the action plugin on the controller and
+    # arrive here rendered, as _files; they stay in the spec for the documentation.
     keys=dict(type="list", elements="dict", default=[], no_log=False, options=dict(
         name=dict(type="str"),
         key_id=dict(type="str"),
@@ -264,7 +276,36 @@ ARGUMENT_SPEC = dict(
     )),
     exclusive=dict(type="bool", default=False),
     dir_mode=dict(type="raw"),
+    # Set by the action plugin only: every file the directory should hold, as {name, content}.
+    _files=dict(type="list", elements="dict", options=dict(
+        name=dict(type="str", required=True),
+        content=dict(type="str", required=True, no_log=False),
+    )),
 )
+
+# Rename failures that AnsibleModule.atomic_move knows how to work around (bind mounts, odd filesystems).
+_RENAME_WORKAROUNDS = (errno.EPERM, errno.EXDEV, errno.EACCES, errno.ETXTBSY, errno.EBUSY)
+
+
+def wanted_files(params, path):
+    """The rendered files -> {name: bytes}; KeyStoreError for a bad or repeated name."""
+    if params["_files"] is None:
+        raise _key_store.KeyStoreError(["public_key_store runs only through its action plugin "
+                                        "(it renders the files on the controller)"], path)
+    files = {}
+    errors = []
+    for item in params["_files"]:
+        try:
+            name = _key_store.check_file_name(item["name"])
+        except _key_store.FileNameError as exc:
+            errors.append(str(exc))
+            continue
+        if name in files:
+            errors.append("file name %r is given twice" % name)
+        files[name] = item["content"].encode("utf-8")
+    if errors:
+        raise _key_store.KeyStoreError(errors, path)
+    return files
 
 
 class StoreRun(object):
@@ -305,32 +346,82 @@ class StoreRun(object):
             if self.check:
                 return
             os.makedirs(path, 0o700 if dir_mode is not None else 0o777)
-        if self.set_attributes(path, dir_mode):
+        # Through a symlink, Ansible would change the link (or, for modes, silently nothing):
+        # the attributes belong to the directory the link points to.
+        target = os.path.realpath(path) if os.path.islink(path) else path
+        if self.set_attributes(target, dir_mode):
             self.changed = True
 
+    def prepare_temp(self, tmp, dest):
+        """Give the temp file its final owner, group, mode and SELinux context before the rename.
+
+        An update keeps the file's own attributes (from lstat, never a link target's); a new
+        file, or one replacing a planted symlink, starts from the defaults. Then the requested
+        owner, group and mode apply, so the file is never visible with anything else.
+        """
+        try:
+            info = os.lstat(dest)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+                raise
+            info = None
+        regular = info is not None and stat.S_ISREG(info.st_mode)
+        if regular:
+            try:
+                os.chown(tmp, info.st_uid, info.st_gid)
+            except OSError as exc:
+                if exc.errno != errno.EPERM:
+                    raise
+            os.chmod(tmp, stat.S_IMODE(info.st_mode))
+        else:
+            os.chmod(tmp, _key_store.default_file_mode())
+        params = self.module.params
+        self.module.set_owner_if_different(tmp, params["owner"], False)
+        self.module.set_group_if_different(tmp, params["group"], False)
+        self.module.set_mode_if_different(tmp, params["mode"], False)
+        if self.module.selinux_enabled():
+            context = self.module.selinux_context(dest) if regular else self.module.selinux_default_context(dest)
+            self.module.set_context_if_different(tmp, context, False)
+        return regular
+
     def write(self, name, data):
+        dest = os.path.join(self.path, name)
         tmp = _key_store.write_temp(self.path, data)
         try:
-            self.module.atomic_move(tmp, os.path.join(self.path, name),
-                                    unsafe_writes=self.module.params["unsafe_writes"])
+            regular = self.prepare_temp(tmp, dest)
+            try:
+                # rename replaces a symlink itself; it never writes through it.
+                os.rename(tmp, dest)
+            except OSError as exc:
+                if exc.errno not in _RENAME_WORKAROUNDS or not regular:
+                    raise
+                self.module.atomic_move(tmp, dest, unsafe_writes=self.module.params["unsafe_writes"])
         finally:
-            if os.path.exists(tmp):
+            if os.path.lexists(tmp):
                 os.unlink(tmp)
 
-    def write_manifest(self, names):
-        data = _key_store.manifest_text(names)
+    def write_manifest(self, hashes):
+        data = _key_store.manifest_text(hashes)
         self.write(_key_store.MANIFEST, data)
         return data
 
     def run(self):
         params = self.module.params
-        store = _key_store.build(params["keys"], params["bundle"], params["jwks"], path=self.path,
-                                 documents=params["documents"])
-        for warning in store.warnings:
-            self.module.warn(warning)
+        files = wanted_files(params, self.path)
         self.ensure_directory()
+        lock = None
+        if not self.check:
+            lock = _key_store.locked(self.path)
+        try:
+            return self.apply(files)
+        finally:
+            if lock is not None:
+                os.close(lock)
+
+    def apply(self, files):
+        params = self.module.params
         # A directory that does not exist yet (check mode) plans as empty: every file is created.
-        plan_ = _key_store.plan(self.path, store.files, params["exclusive"])
+        plan_ = _key_store.plan(self.path, files, params["exclusive"])
         for warning in plan_.warnings:
             self.module.warn(warning)
         mode = params["mode"]
@@ -339,11 +430,13 @@ class StoreRun(object):
         if not self.check:
             # Write-ahead: list new files in the manifest before creating them, so a run that
             # fails half-way still knows them next time.
-            new_names = [c.name for c in plan_.changes if c.state == "created" and c.name not in plan_.managed]
-            if new_names:
-                manifest_on_disk = self.write_manifest(plan_.managed + new_names)
+            ahead = dict(plan_.manifest.hashes)
+            new = [c for c in plan_.changes if c.state == "created" and c.name not in ahead]
+            if new:
+                ahead.update((c.name, _key_store.sha256_hex(c.after)) for c in new)
+                manifest_on_disk = self.write_manifest(ahead)
 
-        files = []
+        results = []
         for change in plan_.changes:
             state = change.state
             if state in ("created", "updated") and not self.check:
@@ -361,16 +454,16 @@ class StoreRun(object):
                         "before": (change.before or b"").decode("utf-8", "replace"),
                         "after": (change.after or b"").decode("utf-8", "replace"),
                     })
-            files.append({"path": change.path, "state": state})
+            results.append({"path": change.path, "state": state})
 
         if not self.check:
             if plan_.manifest_after != manifest_on_disk:
-                self.write_manifest(plan_.manifest_names)
+                self.write_manifest(plan_.hashes_after)
             # Bookkeeping: the manifest follows the files' attributes without counting as a change.
             self.set_attributes(os.path.join(self.path, _key_store.MANIFEST), mode, show=False)
             _key_store.fsync_dir(self.path)
 
-        result = {"changed": self.changed, "path": self.path, "files": files}
+        result = {"changed": self.changed, "path": self.path, "files": results}
         if self.module._diff:
             result["diff"] = self.diffs
         return result
@@ -385,8 +478,6 @@ def main():
         result = StoreRun(module).run()
     except _key_store.KeyStoreError as exc:
         module.fail_json(msg=str(exc), errors=exc.errors)
-    except KeywardError as exc:
-        module.fail_json(msg=str(exc))
     except (IOError, OSError) as exc:
         module.fail_json(msg="cannot update %s: %s" % (getattr(exc, "filename", None) or path, exc.strerror or exc))
     module.exit_json(**result)

@@ -67,8 +67,8 @@ def parse_input(value, key_id=None, position=None):
     carried = {}
     provider = None
     if isinstance(value, Mapping):
-        text = value.get("public_key") or value.get("public_key_raw")
-        if not text:
+        text = _keys.key_text(value, value.get("provider"), name)
+        if text is None:
             raise KeyFormatError("a dict given as a key needs a public_key (or public_key_raw) field; it has %s"
                                  % (", ".join(sorted(str(k) for k in value)) or "no fields"), key=name)
         for field in CARRIED_FIELDS:

@@ -19,6 +19,7 @@ import stat
 import venv
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from ansible_collections.keyward.keys.plugins.module_utils import _keys
 from ansible_collections.keyward.keys.tests.emulators import _keys_for_tests as K
@@ -63,8 +64,8 @@ KEY_VARS = {
     "pkcs1_b": K.pkcs1_b64(RSA_B),                      # obshell's shape: bare base64 of PKCS#1 DER
     "crlf_ed": K.spki_pem(ED).replace("\n", "\r\n"),    # CRLF line endings
     "pem_c": K.spki_pem(RSA_C),
-    "openssh_ed2": ED2.public_key().public_bytes(_keys.serialization.Encoding.OpenSSH,
-                                                 _keys.serialization.PublicFormat.OpenSSH).decode(),
+    "openssh_ed2": ED2.public_key().public_bytes(serialization.Encoding.OpenSSH,
+                                                 serialization.PublicFormat.OpenSSH).decode(),
     "record_ec": _keys.key_record("obshell", "10.0.0.5:2886", K.spki_pem(EC), {"ip": "10.0.0.5"}),
     "fp_a": ":".join("%02X" % b for b in bytes.fromhex(_keys.fingerprint_sha256(K.spki_der(RSA_A)))),
     "pin_ed": _keys.pin_sha256(K.spki_der(ED)),
@@ -165,7 +166,7 @@ def test_trust_store_role(run_playbook, tmp_path, stdlib_python):
     expected_jwks = [_keys.to_jwk(_keys.parse_public_key(expected_pems[n])) for n in sorted(expected_pems)]
     expected_jwks[-1]["use"] = "sig"
     assert jwks == {"keys": expected_jwks}
-    # h3 computed its JWKS with the standard library alone; it must equal the controller's view.
+    # h3 (a stdlib-only Python) got the same JWKS: every file is rendered on the controller.
     assert json.loads(open(os.path.join(dirs["h3"], "keys.jwks")).read()) == jwks
     diff_text = json.dumps(tasks["h2"]["diff"])
     assert json.dumps(K.spki_pem(RSA_B)) in diff_text
@@ -234,3 +235,85 @@ def test_trust_store_role(run_playbook, tmp_path, stdlib_python):
         assert needle in tasks[host]["msg"], (host, tasks[host]["msg"])
         assert tasks[host]["msg"].startswith("nothing was written"), tasks[host]["msg"]
     assert lines(dirs["h1"] + ".notified") == ["notified", "notified"]
+
+
+# --- Python 3.6 hosts (issue 13 item 5) ------------------------------------------------------------
+
+PYTHON36 = os.path.expanduser("~/.pyenv/versions/3.6.15/bin/python")
+
+PY36_PLAYBOOK = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: Write keys
+      keyward.keys.public_key_store:
+        path: "{{ store_dir }}"
+        keys: "{{ store_keys }}"
+        bundle: bundle.pem
+        jwks: jwks.json
+        mode: "0640"
+        dir_mode: "0750"
+        exclusive: true
+      register: first
+    - name: Write them again
+      keyward.keys.public_key_store:
+        path: "{{ store_dir }}"
+        keys: "{{ store_keys }}"
+        bundle: bundle.pem
+        jwks: jwks.json
+        mode: "0640"
+        dir_mode: "0750"
+        exclusive: true
+      register: second
+    - name: Pin the keys
+      keyward.keys.known_keys:
+        path: "{{ pins_file }}"
+        keys: "{{ pins }}"
+        min_key_size: 1024
+        warn_key_size: 2048
+      register: pinned
+    - name: The Python that ran the modules
+      ansible.builtin.command: "{{ ansible_python_interpreter }} -c 'import sys; print(sys.version_info[:2])'"
+      register: python
+      changed_when: false
+    - name: Record the results
+      ansible.builtin.copy:
+        content: "{{ {'first': first, 'second': second, 'pinned': pinned, 'python': python.stdout} | to_json }}"
+        dest: "{{ results_file }}"
+        mode: "0600"
+"""
+
+
+def test_public_key_store_and_known_keys_on_python_3_6(run_playbook, tmp_path):
+    import ansible
+
+    if not ansible.__version__.startswith("2.16."):
+        pytest.skip("ansible-core %s no longer supports Python 3.6 targets; run under ansible-core 2.16"
+                    % ansible.__version__)
+    if not os.path.exists(PYTHON36):
+        pytest.skip("no Python 3.6 interpreter at %s" % PYTHON36)
+    store_dir = tmp_path / "store"
+    results = tmp_path / "results.json"
+    inventory = write_inventory(str(tmp_path / "inventory.json"), ["py36"],
+                                host_vars={"py36": {"ansible_python_interpreter": PYTHON36}})
+    records = [_keys.key_record("obshell", "10.0.0.5:2886", K.pkcs1_b64(RSA_A), {}),
+               _keys.key_record("p", "ed", K.spki_pem(ED), {})]
+    extra_vars = {
+        "store_dir": str(store_dir), "results_file": str(results), "pins_file": str(tmp_path / "pins.json"),
+        "store_keys": [dict(records[0]), {"name": "ed", "public_key": K.spki_pem(ED).replace("\n", "\r\n")}],
+        "pins": [{"id": r["key_id"], "fingerprint_sha256": r["fingerprint_sha256"], "key_type": r["key_type"],
+                  "key_size": r["key_size"]} for r in records],
+    }
+    result = run_playbook(PY36_PLAYBOOK, inventory=inventory, extra_vars=extra_vars)
+    assert result.rc == 0, result
+    data = json.loads(results.read_text())
+    assert data["python"] == "(3, 6)"
+    assert data["first"]["changed"] is True and data["second"]["changed"] is False
+    assert sorted(os.listdir(str(store_dir))) == [".keyward-manifest.json", "10.0.0.5_2886.pem", "bundle.pem",
+                                                  "ed.pem", "jwks.json"]
+    assert (store_dir / "10.0.0.5_2886.pem").read_text() == K.spki_pem(RSA_A)
+    assert stat.S_IMODE(os.stat(str(store_dir)).st_mode) == 0o750
+    assert stat.S_IMODE(os.stat(str(store_dir / "ed.pem")).st_mode) == 0o640
+    assert [p["state"] for p in data["pinned"]["pins"]] == ["new", "new"]
+    # The 2048-bit RSA key is not below warn_key_size; the Ed25519 key's 256 bits are not comparable.
+    assert not data["pinned"].get("warnings")

@@ -1,14 +1,19 @@
 # -*- coding: utf-8 -*-
 # Copyright: keyward.keys contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""public_key_store's action plugin: every key, pin and name checked on the controller."""
+"""public_key_store's action plugin: every key parsed, every pin and name checked, every file rendered."""
 
 from __future__ import annotations
 
 import json
+import time
+
+import pytest
+from cryptography.hazmat.primitives import serialization
 
 from ansible_collections.keyward.keys.plugins.action import public_key_store as action
 from ansible_collections.keyward.keys.plugins.module_utils import _key_store, _keys
+from ansible_collections.keyward.keys.plugins.module_utils._errors import KeyFormatError
 from ansible_collections.keyward.keys.tests.emulators import _keys_for_tests as K
 
 RSA = K.rsa_key(2048, 0)
@@ -16,51 +21,119 @@ RSA2 = K.rsa_key(2048, 1)
 ED = K.ed25519_key(0)
 
 
-def test_prepare_normalises_every_shape_and_strips_record_fields():
+def sm2_pem():
+    """An SM2 SPKI whose point is the SM2 generator (on the curve)."""
+    gx = "32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7"
+    gy = "BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0"
+    algorithm = bytes.fromhex("3013" "06072a8648ce3d0201" "06082a811ccf5501822d")
+    bits = b"\x03\x42\x00\x04" + bytes.fromhex(gx + gy)
+    body = algorithm + bits
+    return _keys.pem_encode(b"\x30" + bytes([len(body)]) + body)
+
+
+def files_of(module_args):
+    return dict((f["name"], f["content"]) for f in module_args["_files"])
+
+
+def jwk_of(key):
+    return _keys.to_jwk(_keys.parse_public_key(K.spki_pem(key)))
+
+
+def test_prepare_renders_every_file_and_sends_no_key_to_parse():
     record = _keys.key_record("obshell", "10.0.0.5:2886", K.pkcs1_b64(RSA), {"ip": "10.0.0.5"})
     raw_only = {"key_id": "raw", "public_key_raw": K.spki_pem(RSA2).replace("\n", "\r\n")}
-    jwk = dict(_keys.to_jwk(_keys.parse_public_key(K.spki_pem(ED))), use="sig")
-    args, error = action.prepare({
-        "path": "/srv/trust", "bundle": "b.pem", "exclusive": True, "mode": "0644",
+    jwk = dict(jwk_of(ED), use="sig")
+    ssh = ED.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    args, warnings, error = action.prepare({
+        "path": "/srv/trust", "bundle": "b.pem", "jwks": "jwks.json", "exclusive": True, "mode": "0644",
+        "documents": [{"name": "index.json", "content": {"z": 1, "a": [2]}}],
         "keys": [record, raw_only,
-                 {"name": "ssh", "public_key": K.ed25519_key(0).public_key().public_bytes(
-                     _keys.serialization.Encoding.OpenSSH, _keys.serialization.PublicFormat.OpenSSH).decode(),
-                  "jwk": jwk, "expected_fingerprint": _keys.fingerprint_sha256(K.spki_der(ED))}],
+                 {"name": "ssh", "public_key": ssh, "jwk": jwk,
+                  "expected_fingerprint": _keys.fingerprint_sha256(K.spki_der(ED))}],
     })
-    assert error is None
-    assert {k: v for k, v in args.items() if k != "keys"} == {
-        "path": "/srv/trust", "bundle": "b.pem", "exclusive": True, "mode": "0644"}
-    assert args["keys"] == [
-        {"name": "10.0.0.5_2886", "public_key": K.spki_pem(RSA)},
-        {"name": "raw", "public_key": K.spki_pem(RSA2)},
-        {"name": "ssh", "public_key": K.spki_pem(ED), "jwk": jwk,
-         "expected_fingerprint": _keys.fingerprint_sha256(K.spki_der(ED))},
-    ]
-    # The module on the host accepts exactly what prepare() hands it.
-    assert _key_store.build(args["keys"], bundle="b.pem").files["b.pem"]
+    assert error is None and warnings == []
+    assert {k: v for k, v in args.items() if k != "_files"} == {"path": "/srv/trust", "exclusive": True, "mode": "0644"}
+    files = files_of(args)
+    assert list(files) == ["10.0.0.5_2886.pem", "b.pem", "index.json", "jwks.json", "raw.pem", "ssh.pem"]
+    assert files["10.0.0.5_2886.pem"] == K.spki_pem(RSA)
+    assert files["raw.pem"] == K.spki_pem(RSA2)
+    assert files["ssh.pem"] == K.spki_pem(ED)
+    assert files["b.pem"] == K.spki_pem(RSA) + K.spki_pem(RSA2) + K.spki_pem(ED)
+    assert json.loads(files["jwks.json"]) == {"keys": [jwk_of(RSA), jwk_of(RSA2), jwk]}
+    assert files["jwks.json"] == json.dumps(json.loads(files["jwks.json"]), sort_keys=True, indent=2) + "\n"
+    assert files["index.json"] == '{\n  "a": [\n    2\n  ],\n  "z": 1\n}\n'
+
+
+def test_output_is_deterministic_and_distinct_keys_appear_once():
+    keys = [{"name": "zeta", "public_key": K.spki_pem(RSA)}, {"name": "alpha", "public_key": K.spki_pem(RSA2)},
+            {"name": "zeta-copy", "public_key": K.spki_pem(RSA)}]
+    files, _warnings = action.render(keys, bundle="bundle.pem", jwks="jwks.json")
+    assert files["bundle.pem"] == K.spki_pem(RSA2) + K.spki_pem(RSA)
+    assert [k["kid"] for k in json.loads(files["jwks.json"])["keys"]] == [jwk_of(RSA2)["kid"], jwk_of(RSA)["kid"]]
+    assert action.render(list(reversed(keys)), bundle="bundle.pem", jwks="jwks.json")[0] == files
+
+
+def test_sm2_keys_are_written_but_left_out_of_the_jwks_with_a_warning():
+    files, warnings = action.render([{"name": "sm2", "public_key": sm2_pem()},
+                                     {"name": "ed", "public_key": K.spki_pem(ED)}], jwks="jwks.json")
+    assert files["sm2.pem"] == sm2_pem()
+    assert len(json.loads(files["jwks.json"])["keys"]) == 1
+    assert warnings == ["key sm2 has no JWK form (an SM2 key); it is left out of jwks.json"]
+
+
+def test_a_given_jwk_must_be_the_same_public_key():
+    parsed = _keys.parse_public_key(K.spki_pem(RSA))
+    derived = _keys.to_jwk(parsed)
+    extra = dict(derived, use="sig", alg="RS256")
+    del extra["kid"]
+    assert action.key_jwk(parsed, extra) == dict(derived, use="sig", alg="RS256")
+    with pytest.raises(KeyFormatError, match="different key"):
+        action.key_jwk(parsed, jwk_of(RSA2))
+    with pytest.raises(KeyFormatError, match="private key members"):
+        action.key_jwk(parsed, dict(derived, d="secret"))
+    with pytest.raises(KeyFormatError, match="lacks the members"):
+        action.key_jwk(parsed, {"kty": "RSA", "n": derived["n"]})
 
 
 def test_prepare_refuses_before_the_host_with_every_problem():
-    args, error = action.prepare({"path": "/srv/trust", "keys": [
+    args, _warnings, error = action.prepare({"path": "/srv/trust", "bundle": "good.pem", "jwks": "../j.json", "keys": [
         {"name": "good", "public_key": K.spki_pem(RSA)},
         {"name": "../x", "public_key": K.spki_pem(RSA)},
         {"name": "pinned", "public_key": K.spki_pem(RSA), "expected_fingerprint": "sha256//" + "A" * 43 + "="},
         {"name": "priv", "public_key": RSA.private_bytes(
-            _keys.serialization.Encoding.PEM, _keys.serialization.PrivateFormat.PKCS8,
-            _keys.serialization.NoEncryption()).decode()},
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()},
         {"name": "empty"},
         {"provider": "ncloud_kms", "key_id": "tag1", "public_key": "%%%"},
+        {"name": "good", "public_key": K.spki_pem(RSA2)},
+        "a string",
     ]})
     assert args is None
-    assert len(error.errors) == 5, error.errors
+    assert len(error.errors) == 9, error.errors
     text = str(error)
     assert text.startswith("nothing was written to /srv/trust: ")
     for needle in ("'../x' contains a path separator", "key pinned: fingerprint mismatch",
                    "key priv: the public key is not usable: it is a private key",
                    "key empty: no public_key (or public_key_raw) was given",
-                   "ncloud_kms: key tag1: the public key is not usable"):
+                   "ncloud_kms: key tag1: the public key is not usable", "both be written to good.pem",
+                   "key #8 is a str", "bundle 'good.pem' is also the file name of key good",
+                   "jwks '../j.json' contains a path separator"):
         assert needle in text
-    assert action.prepare({"keys": "nope"})[1].errors == ["keys must be a list, not str"]
+    assert action.prepare({"keys": "nope"})[2].errors == ["keys must be a list, not str"]
+
+
+@pytest.mark.parametrize("name, needle", [
+    ("a\n", "may only hold"),
+    ("x" * 201, "longer than 200"),
+    ("x" * 204, "longer than 200"),
+])
+def test_names_the_manifest_could_not_keep_are_refused(name, needle):
+    _args, _warnings, error = action.prepare({"path": "/t", "keys": [{"name": name, "public_key": K.spki_pem(RSA)}]})
+    assert needle in str(error)
+
+
+def test_a_200_character_stem_is_fine():
+    args, _warnings, error = action.prepare({"path": "/t", "keys": [{"name": "x" * 200, "public_key": K.spki_pem(RSA)}]})
+    assert error is None and list(files_of(args)) == ["x" * 200 + ".pem"]
 
 
 def test_prepare_takes_public_key_info_filter_results():
@@ -68,8 +141,24 @@ def test_prepare_takes_public_key_info_filter_results():
 
     info = _filter_keys.key_info(K.pkcs1_b64(RSA), key_id="10.0.0.5:2886")
     info["jwk"] = dict(info["jwk"], alg="RS256")
-    args, error = action.prepare({"path": "/srv/trust", "jwks": "jwks.json", "keys": [info]})
+    args, _warnings, error = action.prepare({"path": "/srv/trust", "jwks": "jwks.json", "keys": [info]})
     assert error is None
-    assert args["keys"] == [{"name": "10.0.0.5_2886", "public_key": K.spki_pem(RSA), "jwk": info["jwk"]}]
-    store = _key_store.build(args["keys"], jwks="jwks.json")
-    assert json.loads(store.files["jwks.json"])["keys"] == [info["jwk"]]
+    files = files_of(args)
+    assert files["10.0.0.5_2886.pem"] == K.spki_pem(RSA)
+    assert json.loads(files["jwks.json"])["keys"] == [info["jwk"]]
+
+
+def test_repeated_begin_lines_are_refused_quickly():
+    # 136 KB of BEGIN lines took 13 s with the old regular expression; linear parsing takes ms.
+    text = "-----BEGIN PUBLIC KEY-----\n" * 5000
+    assert len(text) > 130000
+    started = time.process_time()
+    _args, _warnings, error = action.prepare({"path": "/t", "keys": [{"name": "k", "public_key": text}]})
+    assert time.process_time() - started < 1.0
+    assert "BEGIN line inside" in str(error)
+
+
+def test_the_module_gets_no_key_shaped_option():
+    args, _warnings, _error = action.prepare({"path": "/t", "keys": [{"name": "k", "public_key": K.pkcs1_b64(RSA)}]})
+    assert set(args) == {"path", "_files"}
+    assert _key_store.check_file_name(args["_files"][0]["name"]) == "k.pem"

@@ -15,7 +15,10 @@ import hashlib
 import json
 import re
 import shutil
+import os
 import subprocess
+import sys
+import time
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -603,3 +606,154 @@ def test_fingerprint_helpers_against_hashlib():
 def test_record_is_json_serialisable_for_the_cache():
     record = _keys.key_record("obshell", "h:2886", OBSHELL_512, metadata={"port": 2886})
     assert json.loads(json.dumps(record)) == record
+
+
+# --- PEM armour, parsed in linear time (issue 9 item 3) ----------------------------------------
+
+def test_pem_blocks_crlf_headers_and_several_blocks():
+    rsa_key, ed_key = tk.rsa_key(2048), tk.ed25519_key()
+    text = ("junk before\r\n" + tk.spki_pem(rsa_key).replace("\n", "\r\n")
+            + "Proc-Type: 4,ENCRYPTED\n" + tk.spki_pem(ed_key).replace("\n", "\n  "))
+    assert _keys.pem_blocks(text) == [("PUBLIC KEY", tk.spki_der(rsa_key)), ("PUBLIC KEY", tk.spki_der(ed_key))]
+    assert _keys.pem_blocks("no armour here") == []
+    for broken, reason in [("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END RSA PUBLIC KEY-----\n", "ends with an END"),
+                           ("-----BEGIN PUBLIC KEY-----\n!!!!\n-----END PUBLIC KEY-----\n", "base64"),
+                           ("-----END PUBLIC KEY-----\n", "without a BEGIN"),
+                           ("-----BEGIN PUBLIC KEY-----\nAAAA\n", "incomplete")]:
+        with pytest.raises(_keys.PemError, match=reason):
+            _keys.pem_blocks(broken)
+
+
+@needs_openssl
+@pytest.mark.parametrize("make", [lambda: tk.rsa_key(4096), lambda: tk.ec_key("secp384r1"), tk.ed25519_key])
+def test_pem_encode_matches_openssl_byte_for_byte(make):
+    der = tk.spki_der(make())
+    assert _keys.pem_encode(der) == _run([OPENSSL, "pkey", "-pubin", "-inform", "DER", "-outform", "PEM"], der).decode()
+
+
+def test_pem_encode_label_and_round_trip():
+    der = os.urandom(200)
+    pem = _keys.pem_encode(der, label="RSA PUBLIC KEY")
+    assert pem.startswith("-----BEGIN RSA PUBLIC KEY-----\n") and pem.endswith("-----END RSA PUBLIC KEY-----\n")
+    assert _keys.pem_blocks(pem) == [("RSA PUBLIC KEY", der)]
+
+
+PATHOLOGICAL = {
+    # 136 KB of repeated BEGIN lines took 13 s with the old regular expression.
+    "repeated-begin": "-----BEGIN PUBLIC KEY-----\n" * 5000,
+    "repeated-begin-one-line": "-----BEGIN X-----" * 8000,
+    "long-label": "-----BEGIN " + "A" * 136000,
+    "begin-end-mismatch": ("-----BEGIN A-----\n" + "QUFB\n" * 10 + "-----END B-----\n") * 2000,
+    "many-dashes": "-" * 136000,
+    "long-base64-body": "-----BEGIN PUBLIC KEY-----\n" + "QUFB" * 34000,
+}
+
+
+@pytest.mark.parametrize("case", sorted(PATHOLOGICAL))
+def test_pathological_pem_is_refused_in_well_under_a_second(case):
+    text = PATHOLOGICAL[case]
+    assert len(text) >= 130000
+    started = time.process_time()
+    with pytest.raises(KeyFormatError):
+        _keys.parse_public_key(text, provider="p", key_id="k")
+    assert time.process_time() - started < 1.0
+
+
+# --- SM2 points (issue 9 item 9) ------------------------------------------------------------------
+
+def _sm2_spki(point):
+    algorithm = bytes.fromhex("3013" "06072a8648ce3d0201" "06082a811ccf5501822d")
+    bits = b"\x03" + _der_length(len(point) + 1) + b"\x00" + point
+    body = algorithm + bits
+    return b"\x30" + _der_length(len(body)) + body
+
+
+def _der_length(length):
+    if length < 0x80:
+        return bytes([length])
+    raw = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
+
+
+def _compressed(x, y):
+    return bytes([2 + (y & 1)]) + x.to_bytes(32, "big")
+
+
+def test_sm2_points_on_the_curve_pass_compressed_or_not():
+    x, y = sm2_point(12345)
+    for point in (b"\x04" + x.to_bytes(32, "big") + y.to_bytes(32, "big"), _compressed(x, y)):
+        der = _sm2_spki(point)
+        record = _keys.key_record("p", "k", base64.b64encode(der).decode())
+        assert record["key_type"] == "SM2"
+        assert record["fingerprint_sha256"] == sha256_hex(der)  # kept as given, like OpenSSL
+
+
+def test_sm2_noise_and_points_off_the_curve_are_refused():
+    x, y = sm2_point(12345)
+    # x with no y on the curve: x^3 + ax + b is a non-residue for some x near the generator's.
+    off_x = next(c for c in range(x, x + 200) if pow((c ** 3 + SM2_A * c + SM2_B) % SM2_P, (SM2_P - 1) // 2, SM2_P) != 1)
+    bad = {
+        "random-2kb": os.urandom(2048),
+        "random-65": b"\x04" + os.urandom(64),
+        "y-off-by-one": b"\x04" + x.to_bytes(32, "big") + ((y + 1) % SM2_P).to_bytes(32, "big"),
+        "compressed-non-residue": b"\x02" + off_x.to_bytes(32, "big"),
+        "coordinates-not-reduced": b"\x04" + (x + SM2_P).to_bytes(33, "big")[1:] + y.to_bytes(32, "big"),
+        "infinity": b"\x00",
+    }
+    for name, point in bad.items():
+        with pytest.raises(KeyFormatError, match="not a point on the SM2 curve"):
+            _keys.parse_public_key(_keys.pem_encode(_sm2_spki(point)), key_id=name)
+
+
+# --- one "record or text -> key text", one size rule, cheap import (issue 8 items 8, 10) --------
+
+def test_key_text_precedence():
+    pem, raw = tk.spki_pem(tk.rsa_key(2048)), "raw"
+    assert _keys.key_text(pem) == pem
+    assert _keys.key_text(pem.encode()) == pem
+    assert _keys.key_text({"public_key": pem, "public_key_raw": raw}) == pem
+    assert _keys.key_text({"public_key": "", "public_key_raw": raw}) == raw
+    assert _keys.key_text({"public_key": None, "public_key_raw": raw}) == raw
+    assert _keys.key_text({"public_key": "  \n", "public_key_raw": raw}) == raw
+    for nothing in (None, "", " ", {}, {"public_key": 5}, 42, ["x"]):
+        assert _keys.key_text(nothing) is None
+    with pytest.raises(KeyFormatError, match="binary"):
+        _keys.key_text(b"\xff\xfe")
+
+
+def test_check_min_size_is_one_rule_for_every_type():
+    from ansible_collections.keyward.keys.plugins.module_utils import _key_size, _known_keys
+
+    ec_record = _keys.key_record("p", "k", tk.spki_pem(tk.ec_key("secp256r1")))
+    assert _keys.check_min_size(ec_record, 1024) is ec_record
+    assert _known_keys.size_findings([{"id": "e", "key_type": "EC", "key_size": 256}], 1024, 2048) == {"refuse": [], "warn": []}
+    assert _known_keys.size_findings([{"id": "r", "key_size": 512}], 1024)["refuse"]
+    assert _key_size.too_small("RSA", 512, 1024) and not _key_size.too_small("RSA", 2048, 1024)
+
+
+def test_importing_keys_does_not_import_cryptography():
+    code = ("import sys\n"
+            "from ansible_collections.keyward.keys.plugins.module_utils import _keys\n"
+            "assert _keys.CRYPTOGRAPHY_IMPORT_ERROR is None\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'cryptography'))\n"
+            "_keys.parse_public_key(%r)\n"
+            "print('cryptography' in sys.modules)\n") % tk.spki_pem(tk.ed25519_key())
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
+                          env=dict(os.environ, PYTHONPATH=os.environ["ANSIBLE_COLLECTIONS_PATH"]))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[:2] == ["[]", "True"]
+
+
+def test_missing_cryptography_is_reported_not_raised_at_import():
+    code = ("import sys; sys.modules['cryptography'] = None\n"
+            "import importlib.util\n"
+            "real = importlib.util.find_spec\n"
+            "importlib.util.find_spec = lambda name, *a: None if name == 'cryptography' else real(name, *a)\n"
+            "from ansible_collections.keyward.keys.plugins.module_utils import _keys, _errors\n"
+            "print(_keys.CRYPTOGRAPHY_IMPORT_ERROR)\n"
+            "try:\n    _keys.parse_public_key('x')\nexcept _errors.OptionError as exc:\n    print(exc)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
+                          env=dict(os.environ, PYTHONPATH=os.environ["ANSIBLE_COLLECTIONS_PATH"]))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["No module named 'cryptography'",
+                                        "the Python library 'cryptography' is required on this machine"]

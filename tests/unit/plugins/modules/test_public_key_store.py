@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: keyward.keys contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""public_key_store: the module as it runs on a host (in-process). The action plugin: tests/unit/plugins/action."""
+"""public_key_store: the module as it runs on a host (in-process), given files the controller rendered.
+
+The action plugin (keys, pins, rendering): tests/unit/plugins/action.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,9 @@ import contextlib
 import json
 import os
 import stat
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -34,10 +40,36 @@ RSA2 = K.rsa_key(2048, 1)
 ED = K.ed25519_key(0)
 
 
+def render(keys=None, bundle=None, jwks=None, documents=None):
+    """What the action plugin sends as _files, for PEM keys given as {name, public_key}."""
+    files = {}
+    for item in keys or []:
+        files[item["name"] + ".pem"] = item["public_key"]
+    distinct = []
+    for name in sorted(files):
+        if files[name] not in distinct:
+            distinct.append(files[name])
+    if bundle:
+        files[bundle] = "".join(distinct)
+    if jwks:
+        files[jwks] = json.dumps({"keys": [{"kty": "stand-in", "n": i} for i in range(len(distinct))]}) + "\n"
+    for doc in documents or []:
+        files[doc["name"]] = doc["content"]
+    return [{"name": name, "content": files[name]} for name in sorted(files)]
+
+
+def module_args(args):
+    args = dict(args)
+    if "_files" not in args:
+        args["_files"] = render(args.pop("keys", None), args.pop("bundle", None), args.pop("jwks", None),
+                                args.pop("documents", None))
+    return args
+
+
 @pytest.fixture
 def run(capsys):
     def run_module(check=False, diff=False, **args):
-        args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
+        args = dict(module_args(args), _ansible_check_mode=check, _ansible_diff=diff)
         with patch_module_args(args):
             with pytest.raises(SystemExit):
                 public_key_store.main()
@@ -76,7 +108,7 @@ def test_first_run_writes_then_nothing_changes(run, tmp_path):
     assert sorted(files) == [".keyward-manifest.json", "a.pem", "all.pem", "b.pem", "jwks.json"]
     assert files["a.pem"][0] == K.spki_pem(RSA).encode()
     assert files["all.pem"][0] == (K.spki_pem(RSA) + K.spki_pem(ED)).encode()
-    assert {k["kty"] for k in json.loads(files["jwks.json"][0])["keys"]} == {"RSA", "OKP"}
+    assert len(json.loads(files["jwks.json"][0])["keys"]) == 2
     assert all(files[n][1] == 0o640 for n in files), {n: oct(files[n][1]) for n in files}
     assert json.loads(files[".keyward-manifest.json"][0])["files"] == ["a.pem", "all.pem", "b.pem", "jwks.json"]
     assert not [n for n in os.listdir(d) if n.startswith(_key_store.TEMP_PREFIX)]
@@ -146,20 +178,36 @@ def test_adopting_an_identical_file_is_not_a_change(run, tmp_path):
 
 
 @pytest.mark.parametrize("bad, needle", [
-    ({"name": "../x", "public_key": K.spki_pem(RSA)}, "'../x' contains a path separator"),
-    ({"name": ".x", "public_key": K.spki_pem(RSA)}, "starts with a dot"),
-    ({"name": "x", "public_key": K.pkcs1_b64(RSA)}, "not a PEM public key"),
-    ({"name": "x", "public_key": K.spki_pem(RSA), "expected_fingerprint": ["00" * 32]}, "fingerprint mismatch"),
+    ({"name": "../x.pem", "content": "x"}, "'../x.pem' contains a path separator"),
+    ({"name": ".x", "content": "x"}, "starts with a dot"),
+    ({"name": "x.pem\n", "content": "x"}, "may only hold"),
+    ({"name": "a.pem", "content": "again"}, "given twice"),
 ])
-def test_the_host_refuses_on_its_own_and_writes_nothing(run, tmp_path, bad, needle):
+def test_the_host_rechecks_names_and_writes_nothing(run, tmp_path, bad, needle):
     d = str(tmp_path)
     run(path=d, keys=keys(("a", RSA)))
     before = snapshot(d)
-    result = run(path=d, keys=keys(("a", RSA2)) + [bad], exclusive=True)
+    result = run(path=d, _files=render(keys(("a", RSA2))) + [bad], exclusive=True)
     assert result["failed"] is True
     assert needle in result["msg"]
     assert result["msg"].startswith("nothing was written to %s" % d)
     assert snapshot(d) == before
+
+
+def test_the_host_parses_no_keys_it_writes_what_it_is_given(run, tmp_path):
+    # Rendering and validation are the controller's job; the module writes the bytes it gets.
+    result = run(path=str(tmp_path), _files=[{"name": "doc.txt", "content": "any text \u00e9\n"}])
+    assert result["changed"] is True
+    assert (tmp_path / "doc.txt").read_bytes() == "any text \u00e9\n".encode("utf-8")
+
+
+def test_without_the_action_plugin_the_module_refuses(capsys, tmp_path):
+    with patch_module_args({"path": str(tmp_path), "keys": keys(("a", RSA))}):
+        with pytest.raises(SystemExit):
+            public_key_store.main()
+    result = json.loads(capsys.readouterr().out)
+    assert result["failed"] is True and "runs only through its action plugin" in result["msg"]
+    assert os.listdir(str(tmp_path)) == []
 
 
 def test_relative_paths_and_files_in_the_way_are_refused(run, tmp_path):
@@ -186,3 +234,96 @@ def test_a_run_that_fails_half_way_still_knows_its_files(run, tmp_path, monkeypa
     monkeypatch.undo()
     assert by_name(run(path=d, keys=[], exclusive=True)) == {"a.pem": "removed"}
     assert os.listdir(d) == [_key_store.MANIFEST]
+
+
+# --- issue 9 item 7 -----------------------------------------------------------------------------
+
+@pytest.fixture
+def umask_022():
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+@pytest.mark.parametrize("mode, expected", [(None, 0o644), ("0640", 0o640)])
+def test_a_planted_symlink_never_lends_its_target_attributes(run, tmp_path, umask_022, mode, expected):
+    target = tmp_path / "setuid-target"
+    target.write_text("precious")
+    os.chmod(str(target), 0o4755)
+    d = tmp_path / "store"
+    d.mkdir()
+    os.symlink(str(target), str(d / "a.pem"))
+    args = dict(path=str(d), keys=keys(("a", RSA)), diff=True)
+    if mode:
+        args["mode"] = mode
+    result = run(**args)
+    assert by_name(result) == {"a.pem": "updated"}
+    info = os.lstat(str(d / "a.pem"))
+    assert stat.S_ISREG(info.st_mode)
+    assert stat.S_IMODE(info.st_mode) == expected, oct(info.st_mode)
+    assert (info.st_uid, info.st_gid) == (os.geteuid(), os.getegid())
+    assert target.read_text() == "precious" and stat.S_IMODE(os.stat(str(target)).st_mode) == 0o4755
+    assert [x["before"] for x in result["diff"] if x.get("after_header") == str(d / "a.pem")] == [""]
+
+
+def test_an_update_keeps_the_file_own_mode_when_none_is_asked(run, tmp_path, umask_022):
+    run(path=str(tmp_path), keys=keys(("a", RSA)))
+    os.chmod(str(tmp_path / "a.pem"), 0o600)
+    run(path=str(tmp_path), keys=keys(("a", RSA2)))
+    assert stat.S_IMODE(os.lstat(str(tmp_path / "a.pem")).st_mode) == 0o600
+
+
+def test_dir_mode_applies_through_a_symlinked_directory(run, tmp_path):
+    real = tmp_path / "real"
+    real.mkdir(mode=0o755)
+    link = tmp_path / "link"
+    os.symlink(str(real), str(link))
+    result = run(path=str(link), keys=keys(("a", RSA)), dir_mode="0750")
+    assert result["changed"] is True
+    assert stat.S_IMODE(os.stat(str(real)).st_mode) == 0o750
+    assert os.path.islink(str(link))
+    assert run(path=str(link), keys=keys(("a", RSA)), dir_mode="0750")["changed"] is False
+
+
+# A module run in its own process whose manifest read is slow, so that runs overlap for sure.
+_CONCURRENT_RUN = r"""
+import contextlib, json, sys, time
+from ansible.module_utils import basic
+from ansible_collections.keyward.keys.plugins.module_utils import _key_store
+from ansible_collections.keyward.keys.plugins.modules import public_key_store
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:
+    @contextlib.contextmanager
+    def patch_module_args(args):
+        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
+        yield
+real_read = _key_store.read_manifest
+def slow_read(directory):
+    manifest = real_read(directory)
+    time.sleep(0.5)
+    return manifest
+_key_store.read_manifest = slow_read
+args = json.loads(sys.argv[1])
+start_at = float(sys.argv[2])
+time.sleep(max(0.0, start_at - time.time()))
+with patch_module_args(args):
+    public_key_store.main()
+"""
+
+
+def test_concurrent_runs_on_one_directory_lose_no_manifest_entries(tmp_path):
+    d = str(tmp_path)
+    env = dict(os.environ, PYTHONPATH=os.environ["ANSIBLE_COLLECTIONS_PATH"])
+    start_at = time.time() + 3.0  # after every process has imported Ansible
+    procs = []
+    for index in range(4):
+        args = module_args(dict(path=d, keys=[{"name": "k%d" % index, "public_key": K.spki_pem(RSA)}]))
+        procs.append(subprocess.Popen([sys.executable, "-c", _CONCURRENT_RUN, json.dumps(args), repr(start_at)],
+                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert json.loads(out.decode())["changed"] is True, (out, err)
+    manifest = json.loads((tmp_path / _key_store.MANIFEST).read_text())
+    assert manifest["files"] == ["k0.pem", "k1.pem", "k2.pem", "k3.pem"]
+    assert sorted(os.listdir(d)) == [_key_store.MANIFEST, "k0.pem", "k1.pem", "k2.pem", "k3.pem"]
