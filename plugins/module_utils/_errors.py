@@ -10,7 +10,6 @@ AnsibleLookupError, modules into fail_json(msg=...), both without a traceback.
 FOR INTERNAL COLLECTION USE ONLY.
 """
 
-from __future__ import annotations
 
 import re
 
