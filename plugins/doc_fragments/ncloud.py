@@ -18,13 +18,13 @@ options:
     type: int
   site:
     description:
-      - NAVER Cloud site, which picks the default KMS endpoint.
+      - NAVER Cloud site, which picks the default KMS endpoint, V(public) or V(gov) (case does not matter).
       - V(public) is C(https://ocapi.ncloud.com/kms/v1), V(gov) is C(https://ocapi.gov-ncloud.com/kms/v1).
+      - An empty value means V(public); any other value fails before any request.
       - Ignored when O(endpoint) is set.
       - Environment variable E(NCLOUD_SITE).
     type: str
     default: public
-    choices: [public, gov]
   endpoint:
     description:
       - KMS API 2.0 base URL, a full URL (C(https://host[:port][/base])) or a bare host name (https is assumed).

@@ -13,8 +13,10 @@ Answers:
   gateway     {"error": {"errorCode": "200", "message": "Authentication Failed", "details": "..."}}
               (signature, access key, timestamp, permission, quota)
 
-This file holds the provider's declarations and pure helpers; the client comes with the
-provider contract of the shared core.
+The provider (PROVIDER at the end) follows the contract of _provider.py: NcloudProfile tells the
+shared transport how NAVER's answers look (the x-ncp-trace-id header, both error shapes, the
+envelope of every 2xx, the clock-skew hint), and NcloudKmsClient fetches one keyTag at a time.
+No Ansible import here; _keys (and with it cryptography) is imported only to build a record.
 
 FOR INTERNAL COLLECTION USE ONLY.
 """
@@ -24,18 +26,23 @@ from __future__ import annotations
 import json
 import re
 
+from . import _ncloud_signer as signer
+from ._api_profile import ApiProfile
+from ._auth import Signer
 from ._endpoints import normalize_endpoint
 from ._errors import OptionError, ProviderError
-from ._keys import key_record
+from ._provider import Provider
 
-PROVIDER = "ncloud_kms"
+NAME = "ncloud_kms"
 VAR_PREFIX = "ncloud"  # lookup variables keyward_ncloud_<option>
 
 # Every option once: type, default, choices, env names (first found wins), no_log. The doc
 # fragment plugins/doc_fragments/ncloud.py declares the same; a unit test checks they agree.
 OPTIONS = {
     "key_version": dict(type="int", no_log=False),
-    "site": dict(type="str", default="public", choices=["public", "gov"], env=["NCLOUD_SITE"]),
+    # No `choices`: a blank site (an empty NCLOUD_SITE, as an AWX credential may inject) means the
+    # default, and endpoint_for() refuses any other value with a one-line error before any request.
+    "site": dict(type="str", default="public", env=["NCLOUD_SITE"]),
     "endpoint": dict(type="str", env=["NCLOUD_KMS_ENDPOINT"]),
     "access_key": dict(type="str", env=["NCLOUD_ACCESS_KEY_ID", "NCLOUD_ACCESS_KEY"], no_log=False),
     "secret_key": dict(type="str", env=["NCLOUD_SECRET_ACCESS_KEY", "NCLOUD_SECRET_KEY"], no_log=True),
@@ -74,7 +81,7 @@ def check_key_tag(term):
         raise OptionError(
             "%s: key %s: not a KMS keyTag; a keyTag has only letters, digits, '_' and '-' (copy it from the "
             "console or Get Key List, for example a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8s9t0u1v2w3x4y5z6)"
-            % (PROVIDER, shown))
+            % (NAME, shown))
     return term
 
 
@@ -91,7 +98,7 @@ def check_key_version(value):
         version = int(value)
     if version is None or not MIN_KEY_VERSION <= version <= MAX_KEY_VERSION:
         raise OptionError("%s: key_version must be a whole number from %d to %d (leave it unset for the latest "
-                          "version), not %r" % (PROVIDER, MIN_KEY_VERSION, MAX_KEY_VERSION, value))
+                          "version), not %r" % (NAME, MIN_KEY_VERSION, MAX_KEY_VERSION, value))
     return version
 
 
@@ -110,7 +117,7 @@ def endpoint_for(site=None, endpoint=None):
         return url
     name = DEFAULT_SITE if _blank(site) else str(site).strip().lower()
     if name not in SITE_ENDPOINTS:
-        raise OptionError("%s: site must be one of %s, not %r" % (PROVIDER, ", ".join(sorted(SITE_ENDPOINTS)), site))
+        raise OptionError("%s: site must be one of %s, not %r" % (NAME, ", ".join(sorted(SITE_ENDPOINTS)), site))
     return SITE_ENDPOINTS[name]
 
 
@@ -187,16 +194,16 @@ def check_envelope(body, key=None, status=None, request_id=None):
     """The envelope's data for a SUCCESS answer; ProviderError for anything else (a 2xx included)."""
     obj = _as_object(body)
     if obj is None:
-        raise ProviderError("KMS answered with something other than a JSON object", provider=PROVIDER, key=key,
+        raise ProviderError("KMS answered with something other than a JSON object", provider=NAME, key=key,
                             status=status, request_id=request_id)
     code, message, body_request_id = error_fields(obj)
     request_id = request_id or body_request_id
     if code != SUCCESS or "error" in obj:
-        raise ProviderError(message or "KMS did not report success", provider=PROVIDER, key=key, status=status,
+        raise ProviderError(message or "KMS did not report success", provider=NAME, key=key, status=status,
                             code=code or "(none)", request_id=request_id)
     data = obj.get("data")
     if not isinstance(data, dict):
-        raise ProviderError("KMS reported success without a data object", provider=PROVIDER, key=key,
+        raise ProviderError("KMS reported success without a data object", provider=NAME, key=key,
                             status=status, code=code, request_id=request_id)
     return data
 
@@ -221,13 +228,134 @@ def record_from_data(key_tag, data, requested_version=None):
     raw = data.get("publicKey") if isinstance(data, dict) else None
     if not isinstance(raw, str) or not raw.strip():
         raise ProviderError("KMS answered without a publicKey (only RSA2048 and ECDSA keys have one)",
-                            provider=PROVIDER, key=key_tag)
+                            provider=NAME, key=key_tag)
     returned = data.get("keyVersion")
     if isinstance(returned, bool) or not isinstance(returned, int):
         returned = None
     if returned is not None and requested_version is not None and returned != requested_version:
         raise ProviderError("KMS answered with key version %d although version %d was asked for"
-                            % (returned, requested_version), provider=PROVIDER, key=key_tag)
+                            % (returned, requested_version), provider=NAME, key=key_tag)
     version = returned if returned is not None else requested_version
     metadata = {"key_version": version, "latest": requested_version is None}
-    return key_record(PROVIDER, key_tag, raw, metadata)
+    from ._keys import key_record  # here: building a record is the only use of cryptography
+
+    return key_record(NAME, key_tag, raw, metadata)
+
+
+# -- the provider ------------------------------------------------------------------------------
+
+# Gateway codes users can act on, in plain words (appended to the service's own message).
+HINTS = {
+    "200": CLOCK_SKEW_HINT,
+    "210": "the access key's account may not use KMS; give the sub account a KMS permission",
+    "300": "check endpoint (a URL with a path must end in /kms/v1)",
+}
+
+
+class NcloudProfile(ApiProfile):
+    """NAVER Cloud's answers, for the shared transport.
+
+    Request id: the gateway's x-ncp-trace-id header (what NAVER support asks for), else an id
+    field of the body. Errors: the gateway's {"error": {"errorCode", "message", "details"}} or
+    KMS's {"code", "msg"/"message"} (error_fields above). Every 2xx must be a SUCCESS envelope.
+    """
+
+    request_id_headers = ("x-ncp-trace-id", "X-Request-Id")
+    request_id_fields = ("requestId", "request_id", "traceId", "trace_id", "error.requestId", "error.traceId")
+    hints = HINTS
+
+    def error_fields(self, body):
+        return error_fields(body)
+
+    def success_failure(self, body):
+        """None for {"code": "SUCCESS", ...} without an "error" member; (code, message) otherwise."""
+        if not isinstance(body, dict):
+            return None, "KMS answered with something other than a JSON object"
+        code, message, _request_id = error_fields(body)
+        if code == SUCCESS and "error" not in body:
+            return None
+        return code or "(none)", message or "KMS did not report success"
+
+
+PROFILE = NcloudProfile()
+
+
+def _credential(name, value):
+    """A credential as a clean string; OptionError (never quoting the value) when it cannot be sent."""
+    if _blank(value):
+        return None
+    if not isinstance(value, str):
+        raise OptionError("%s: %s must be a string" % (NAME, name))
+    text = value.strip()
+    if any(ord(char) < 0x20 or ord(char) == 0x7f for char in text):
+        raise OptionError("%s: %s must not contain line breaks or control characters" % (NAME, name))
+    if name == "access_key" and any(ord(char) > 0x7e or char == " " for char in text):
+        raise OptionError("%s: access_key must be printable ASCII without spaces (it is sent in a header)" % NAME)
+    return text
+
+
+class NcloudKmsClient(object):
+    """Fetches public keys from one KMS API 2.0 endpoint with one access key. Thread-safe.
+
+    Everything is checked when the client is made, before any request: key_version, site,
+    endpoint and the credentials.
+    """
+
+    def __init__(self, transport, key_version=None, site=None, endpoint=None, access_key=None, secret_key=None):
+        self.transport = transport
+        self.key_version = check_key_version(key_version)
+        self.endpoint = endpoint_for(site, endpoint)
+        self._access_key = _credential("access_key", access_key)
+        self._secret_key = _credential("secret_key", secret_key)
+        if not (self._access_key and self._secret_key):
+            if self._access_key or self._secret_key:
+                raise OptionError("%s: access_key and secret_key must be given together (%s is missing)"
+                                  % (NAME, "secret_key" if self._access_key else "access_key"))
+            raise OptionError(
+                "%s: no credentials; give access_key and secret_key (as options, keyward_ncloud_* variables "
+                "or the environment variables NCLOUD_ACCESS_KEY_ID and NCLOUD_SECRET_ACCESS_KEY)" % NAME)
+        self.body = request_body(self.key_version)
+        self._auth = Signer(self._sign)
+
+    @classmethod
+    def from_options(cls, options, transport, **kwargs):
+        values = {name: options.get(name) for name in OPTIONS}
+        values.update(kwargs)
+        return cls(transport, **values)
+
+    def _sign(self, prepared):
+        """Signature v2 over the path as sent (/kms/v1/...), with a fresh timestamp on every attempt."""
+        signer.sign_prepared(prepared, self._access_key, self._secret_key)
+
+    def headers(self):
+        headers = {"Accept": "application/json"}
+        if self.body is not None:
+            headers["Content-Type"] = CONTENT_TYPE
+        return headers
+
+    def fetch(self, key_tag):
+        """The key record of one RSA2048 or ECDSA key (its latest version, or key_version)."""
+        check_key_tag(key_tag)
+        reply = self.transport.request("POST", public_key_url(self.endpoint, key_tag), key=key_tag,
+                                       headers=self.headers(), data=self.body, auth=self._auth)
+        # The transport has already refused a 2xx whose code is not SUCCESS (NcloudProfile).
+        body = self.transport.json(reply, key_tag)
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            raise self.transport.error(reply, key_tag, "KMS reported success without a data object", code=SUCCESS)
+        try:
+            return record_from_data(key_tag, data, self.key_version)
+        except ProviderError as exc:
+            # Same words, with the answer's status and trace id.
+            raise self.transport.error(reply, key_tag, exc.detail, code=exc.code, error_class=type(exc))
+
+
+PROVIDER = Provider(
+    name=NAME,
+    var_prefix=VAR_PREFIX,
+    options=OPTIONS,
+    client=NcloudKmsClient.from_options,
+    check_term=check_key_tag,
+    profile=PROFILE,
+    term_name="keyTag",
+)

@@ -24,14 +24,14 @@ DOC_TAG = "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8s9t0u1v2w3x4y5z6"
 
 
 def test_names():
-    assert nc.PROVIDER == "ncloud_kms"
+    assert nc.NAME == "ncloud_kms" and nc.PROVIDER.name == "ncloud_kms"
     assert nc.VAR_PREFIX == "ncloud"
 
 
 def test_option_table():
     assert nc.OPTIONS == {
         "key_version": dict(type="int", no_log=False),
-        "site": dict(type="str", default="public", choices=["public", "gov"], env=["NCLOUD_SITE"]),
+        "site": dict(type="str", default="public", env=["NCLOUD_SITE"]),
         "endpoint": dict(type="str", env=["NCLOUD_KMS_ENDPOINT"]),
         "access_key": dict(type="str", env=["NCLOUD_ACCESS_KEY_ID", "NCLOUD_ACCESS_KEY"], no_log=False),
         "secret_key": dict(type="str", env=["NCLOUD_SECRET_ACCESS_KEY", "NCLOUD_SECRET_KEY"], no_log=True),
