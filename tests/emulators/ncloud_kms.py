@@ -32,7 +32,10 @@ Every answer carries an x-ncp-trace-id header.
 fail_next() queues answers that are 2xx but not SUCCESS (after authentication), to test the
 client's envelope check; EmulatorServer's generic faults cover transport failures.
 
-Run standalone for the demo:
+delay (seconds per answer) and max_in_flight show whether a client fetches keys concurrently.
+
+For the demo, in process: EmulatorServer(NcloudKmsEmulator(), tls=pki), then demo_vars(server.url,
+pki["ca.pem"]) gives the keyward_ncloud_* extra vars and the keyTags. Or standalone:
   python -m ansible_collections.keyward.keys.tests.emulators.ncloud_kms [--port N] [--tls DIR]
 prints one JSON line with the URL, the KMS endpoint, credentials, keyTags and fingerprints, then
 serves until interrupted.
@@ -143,8 +146,9 @@ class _Reject(Exception):
 class NcloudKmsEmulator(object):
     """The API Gateway's signature check plus KMS Get Public Key, for EmulatorServer."""
 
-    def __init__(self, keys=None, clock=time.time):
+    def __init__(self, keys=None, clock=time.time, delay=0.0):
         self.clock = clock
+        self.delay = delay  # seconds KMS takes per get-pub-key answer (after the gateway), to show concurrency
         self._lock = threading.Lock()
         self.keys = dict(standard_keys() if keys is None else keys)
         self.credentials = {}
@@ -167,6 +171,8 @@ class NcloudKmsEmulator(object):
         with self._lock:
             self.fetched = []  # (keyTag, version asked or None, access key) that passed the gateway
             self.kms_calls = 0
+            self.in_flight = 0
+            self.max_in_flight = 0  # the most get-pub-key requests KMS was working on at once
             self._envelope_faults = []
 
     def fail_next(self, code="FAILURE", msg="The request could not be processed.", status=200, count=1,
@@ -245,7 +251,16 @@ class NcloudKmsEmulator(object):
             access_key = self.authenticate(request)
         except _Reject as reject:
             return reject.response
-        return self.get_public_key(request, match.group(1), access_key)
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.delay:
+                time.sleep(self.delay)
+            return self.get_public_key(request, match.group(1), access_key)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
 
     def control(self, name, request):
         if name == "ncloud/envelope-fault" and request.method == "POST":
@@ -255,7 +270,7 @@ class NcloudKmsEmulator(object):
             return Response.json(200, {"ok": True})
         if name == "ncloud/stats" and request.method == "GET":
             with self._lock:
-                return Response.json(200, {"kms_calls": self.kms_calls,
+                return Response.json(200, {"kms_calls": self.kms_calls, "max_in_flight": self.max_in_flight,
                                            "fetched": [list(item) for item in self.fetched]})
         return None
 
@@ -295,6 +310,22 @@ class NcloudKmsEmulator(object):
                              self._trace_headers())
 
 
+def demo_vars(url, ca_path=None, app=None):
+    """Extra vars that point the lookup (keyward_ncloud_*) at an emulator serving at url, plus the
+    keyTags and fingerprints a demo can show: {"keyward_ncloud_endpoint": ..., "ncloud_key_tags": ...}."""
+    app = app or NcloudKmsEmulator()
+    values = {
+        "keyward_ncloud_endpoint": url + BASE_PATH,
+        "keyward_ncloud_access_key": ACCESS_KEY,
+        "keyward_ncloud_secret_key": SECRET_KEY,
+        "ncloud_key_tags": {name: KEY_TAGS[name] for name in ("rsa", "ecdsa", "doc_example")},
+        "ncloud_fingerprints": {tag: {str(n): fp for n, fp in fps.items()} for tag, fps in app.fingerprints().items()},
+    }
+    if ca_path:
+        values["keyward_ncloud_ca_path"] = ca_path
+    return values
+
+
 def main(argv=None):
     import argparse
 
@@ -313,7 +344,8 @@ def main(argv=None):
                       "ca_path": pki["ca.pem"] if pki else None,
                       "access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "key_tags": KEY_TAGS,
                       "fingerprints": {tag: {str(n): fp for n, fp in fps.items()}
-                                       for tag, fps in app.fingerprints().items()}}), flush=True)
+                                       for tag, fps in app.fingerprints().items()},
+                      "vars": demo_vars(server.url, pki["ca.pem"] if pki else None, app)}), flush=True)
     try:
         while True:
             time.sleep(3600)

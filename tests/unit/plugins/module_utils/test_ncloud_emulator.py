@@ -390,6 +390,16 @@ def test_main_serves_https_with_the_test_ca(tmp_path):
         record = _ncloud.record_from_data(info["key_tags"]["rsa"], _ncloud.check_envelope(resp.json()))
         assert record["fingerprint_sha256"] == info["fingerprints"][info["key_tags"]["rsa"]]["3"]
         assert record["metadata"] == {"key_version": None, "latest": True}
+        # what the demo passes to ansible-playbook, used by the provider's own client
+        demo = info["vars"]
+        assert demo["keyward_ncloud_endpoint"] == info["endpoint"] and demo["keyward_ncloud_ca_path"] == info["ca_path"]
+        from ansible_collections.keyward.keys.plugins.module_utils._transport import Transport
+        client = _ncloud.NcloudKmsClient(
+            Transport(_ncloud.NAME, profile=_ncloud.PROFILE, ca_path=demo["keyward_ncloud_ca_path"], timeout=10),
+            endpoint=demo["keyward_ncloud_endpoint"], access_key=demo["keyward_ncloud_access_key"],
+            secret_key=demo["keyward_ncloud_secret_key"], key_version=1)
+        tag = demo["ncloud_key_tags"]["ecdsa"]
+        assert client.fetch(tag)["fingerprint_sha256"] == demo["ncloud_fingerprints"][tag]["1"]
     finally:
         proc.terminate()
         proc.wait(timeout=10)
