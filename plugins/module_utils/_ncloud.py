@@ -249,6 +249,9 @@ HINTS = {
     "200": CLOCK_SKEW_HINT,
     "210": "the access key's account may not use KMS; give the sub account a KMS permission",
     "300": "check endpoint (a URL with a path must end in /kms/v1)",
+    # KMS codes (names from NAVER's KMS 1.0 error table; 2.0's table is not published)
+    "UNPROCESSABLE_ENTITY": "the key, or the version asked for, is not enabled (disabled versions cannot be read)",
+    "INVALID_REQUEST": "only RSA2048 and ECDSA keys have a public key",
 }
 
 
