@@ -17,6 +17,7 @@ import importlib
 
 PROVIDERS = {
     "huaweicloud_kms": "_huaweicloud",
+    "ncloud_kms": "_ncloud",
     "obshell": "_obshell",
 }
 
