@@ -71,19 +71,24 @@ class KeywardLookupBase(LookupBase):
             raise OptionError("%s: unknown option%s %s; known options: %s" % (
                 self.PROVIDER, "s" if len(unknown) > 1 else "", ", ".join(hints), ", ".join(sorted(definitions))))
         variables = variables or {}
+        # Only keyward_<provider>_* variables are templated (the way Ansible templates any
+        # variable), before the config manager checks their types; keyword arguments and
+        # environment variables are data and are never templated.
+        var_options = {}
+        for spec in definitions.values():
+            for entry in spec.get("vars") or ():
+                name = entry.get("name")
+                if name in variables:
+                    var_options[name] = self._template_var(variables[name])
         try:
-            self.set_options(var_options=variables, direct=kwargs)
+            self.set_options(var_options=var_options, direct=kwargs)
         except Exception as exc:  # the config manager's message may quote a secret given with a wrong type
             raise OptionError("%s: %s" % (self.PROVIDER, scrub(exc, self._secret_candidates(definitions, variables, kwargs))))
         options = {}
         for name, spec in definitions.items():
             var_names = [entry.get("name") for entry in spec.get("vars") or []]
             value = self.get_option(name)
-            if name in kwargs:
-                pass  # data: used exactly as given
-            elif any(var in variables for var in var_names):
-                value = self._template_var(value)
-            else:
+            if name not in kwargs and not any(var in var_options for var in var_names):
                 value = self._first_env(spec, value)
             options[name] = value
         return options

@@ -124,3 +124,27 @@ def test_a_provider_error_that_echoes_the_password_is_masked(run_playbook, hw, p
     assert result.rc != 0
     assert password not in result.output
     assert "wrong password ******** for user" in result.output
+
+
+def test_keyward_variables_are_templated_before_their_types_are_checked(run_playbook, hw, pki, tmp_path):
+    hw.reset()
+    playbook = """
+- hosts: localhost
+  gather_facts: false
+  vars:
+    vault_password: %s
+    zero: 0
+    keyward_huaweicloud_password: "{{ vault_password }}"
+    keyward_huaweicloud_retries: "{{ zero }}"
+    keyward_huaweicloud_validate_certs: "{{ zero == 0 }}"
+  tasks:
+    - name: options from templated keyward_huaweicloud_* variables
+      ansible.builtin.set_fact:
+        record: "{{ lookup('%s', key_id, return_format='dict') }}"
+      register: r_vars
+%s""" % (json.dumps(emu.PASSWORD), LOOKUP, save_task(["r_vars"]))
+    env = _env(hw, pki, "not-the-password")
+    result = run_playbook(playbook, env=env, extra_vars={"key_id": emu.KEY_IDS["ec_p256"], "out_dir": str(tmp_path)})
+    assert result.rc == 0, result
+    found = json.loads((tmp_path / "results-localhost.json").read_text())["r_vars"]
+    assert found["ansible_facts"]["record"]["curve"] == "secp256r1"
