@@ -94,3 +94,12 @@ def cache_key_options(options):
     """The options that go into a cache key: every option but secrets and post-cache ones."""
     return {name: value for name, value in options.items()
             if name not in NOT_IN_CACHE_KEY and not is_secret_name(name)}
+
+
+def plain_term(term, provider_name):
+    """Any non-empty string, stripped (the provider's check_term refines it)."""
+    if not isinstance(term, str) or not term.strip():
+        from ._errors import OptionError
+
+        raise OptionError("%s: every term must be a non-empty string, got %r" % (provider_name, term))
+    return term.strip()

@@ -32,22 +32,14 @@ FOR INTERNAL COLLECTION USE ONLY.
 
 from __future__ import annotations
 
-from ._concurrency import DEFAULT_WORKERS, map_bounded
 from ._errors import KeywardError, OptionError
-from ._options import CONNECTION, TRANSPORT, secret_values
+from ._options import CONNECTION, TRANSPORT, plain_term, secret_values
 from ._pins import check_pins, normalize_pins
-
-
-def plain_term(term, provider_name):
-    """Any non-empty string, stripped (the provider's check_term refines it)."""
-    if not isinstance(term, str) or not term.strip():
-        raise OptionError("%s: every term must be a non-empty string, got %r" % (provider_name, term))
-    return term.strip()
 
 
 class Provider(object):
     def __init__(self, name, var_prefix, options, client, check_term=None, profile=None, records=True,
-                 check_record=None, finish=None, max_workers=DEFAULT_WORKERS, term_name="key",
+                 check_record=None, finish=None, max_workers=None, term_name="key",
                  canonical_term=None, term_options=()):
         self.name = name
         self.var_prefix = var_prefix
@@ -58,7 +50,7 @@ class Provider(object):
         self.records = records
         self.check_record = check_record
         self.finish = finish
-        self.max_workers = max_workers
+        self.max_workers = max_workers  # None: _concurrency.DEFAULT_WORKERS
         self.term_name = term_name
         self._canonical_term = canonical_term
         self.term_options = tuple(term_options)
@@ -142,9 +134,11 @@ def fetch_records(provider, options, terms, client=None, cache=None, cache_key=N
                 record = cache.get_or_fetch(cache_key(term), fetch, secrets=secrets)
             return apply_checks(record, pins, options, provider, warn) if provider.records else record
 
+        from ._concurrency import DEFAULT_WORKERS, map_bounded  # threads only where there is work
+
         # Each distinct (canonical) term is fetched once, whatever its spelling in the call.
         distinct = list(dict.fromkeys(checked))
-        fetched = dict(zip(distinct, map_bounded(one, distinct, provider.max_workers)))
+        fetched = dict(zip(distinct, map_bounded(one, distinct, provider.max_workers or DEFAULT_WORKERS)))
         return [fetched[term] for term in checked]
     except KeywardError as exc:
         raise exc.scrubbed(secrets) if secrets else exc

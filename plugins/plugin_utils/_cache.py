@@ -31,7 +31,6 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 import time
 
 from ansible_collections.keyward.keys.plugins.module_utils._errors import (
@@ -84,6 +83,8 @@ class RecordCache(object):
         return entry
 
     def _write(self, path, entry):
+        import tempfile  # only a miss writes
+
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -20,7 +20,6 @@ Controller side only.
 
 from __future__ import annotations
 
-import difflib
 import os
 
 from ansible.config.manager import ensure_type
@@ -29,7 +28,7 @@ from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
 from ansible_collections.keyward.keys.plugins.module_utils._errors import KeywardError, OptionError, scrub
-from ansible_collections.keyward.keys.plugins.module_utils._options import cache_key_options, is_secret_name
+from ansible_collections.keyward.keys.plugins.module_utils._options import cache_key_options, is_secret_name, plain_term
 from ansible_collections.keyward.keys.plugins.module_utils._pins import normalize_pins
 from ansible_collections.keyward.keys.plugins.plugin_utils._cache import RecordCache
 
@@ -64,6 +63,8 @@ class KeywardLookupBase(LookupBase):
         definitions = self._definitions()
         unknown = sorted(set(kwargs) - set(definitions))
         if unknown:
+            import difflib
+
             hints = []
             for name in unknown:
                 close = difflib.get_close_matches(name, definitions, n=1)
@@ -154,8 +155,6 @@ class KeywardLookupBase(LookupBase):
         return {"provider": self.PROVIDER, "term": term, "options": keyed}
 
     def lookup(self, terms, options):
-        from ansible_collections.keyward.keys.plugins.module_utils._provider import plain_term
-
         terms = [plain_term(term, self.PROVIDER) for term in _flatten(terms)]
         if not self.RECORDS:
             return self.lookup_list(terms, options)
