@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.keyward.keys.plugins.module_utils import _key_store, _keys
+from ansible_collections.keyward.keys.plugins.module_utils import _key_store, _keys, _pins
 from ansible_collections.keyward.keys.plugins.module_utils._errors import KeyFormatError, KeywardError
 
 MODULE = "keyward.keys.public_key_store"
@@ -80,7 +80,7 @@ def _entry(item, position, want_jwk):
         raise KeyFormatError("no public_key (or public_key_raw) was given", provider=provider, key=label)
     parsed = _keys.parse_public_key(text, provider=provider, key_id=label)
     record = {"fingerprint_sha256": _keys.fingerprint_sha256(parsed.spki_der), "provider": provider, "key_id": label}
-    _keys.check_pins(record, _keys.normalize_pins(item.get("expected_fingerprint")))
+    _pins.check_pins(record, _pins.normalize_pins(item.get("expected_fingerprint")))
     jwk = key_jwk(parsed, item.get("jwk"), provider, label) if want_jwk or item.get("jwk") is not None else None
     return Entry(stem, parsed, jwk, item)
 

@@ -38,7 +38,7 @@ from ._api_profile import ApiProfile
 from ._auth import Signer, TokenLogin
 from ._canonical import canonical_query
 from ._endpoints import normalize_endpoint
-from ._errors import OptionError, ProviderError
+from ._errors import OptionError
 from ._provider import Provider
 
 NAME = "huaweicloud_kms"

@@ -27,7 +27,6 @@ from collections.abc import Mapping
 
 from ._errors import KeyFormatError, OptionError
 from ._key_size import too_small
-from ._pins import check_pins, normalize_fingerprint, normalize_pins  # noqa: F401  (re-exported)
 
 try:
     CRYPTOGRAPHY_IMPORT_ERROR = None if importlib.util.find_spec("cryptography") else "No module named 'cryptography'"

@@ -33,7 +33,7 @@ from . import _obshell_crypto
 from ._api_profile import ApiProfile
 from ._endpoints import format_host_port, parse_host_port
 from ._errors import KeyFormatError, OptionError, ProviderError
-from ._pins import normalize_pins
+from ._pins import check_pins, normalize_pins
 from ._provider import Provider
 
 NAME = "obshell"
@@ -186,7 +186,7 @@ class ObshellClient(object):
     public_key: a pinned key in any accepted shape (or a key record); the client then never
     asks /api/v1/secret, and a header the agent cannot decrypt is an error, not a reason to
     fetch another key.
-    pins (digests from _keys.normalize_pins) and min_key_size are enforced on every key the
+    pins (digests from _pins.normalize_pins) and min_key_size are enforced on every key the
     client fetches or is given, including one fetched again after a decryption failure.
     """
 
@@ -286,7 +286,7 @@ class ObshellClient(object):
         from . import _keys
 
         if check:
-            _keys.check_pins(record, self.pins)
+            check_pins(record, self.pins)
             check_key_size(record, self.min_key_size)
         self._record = record
         self._parsed = _keys.parse_public_key(record["public_key"], provider=NAME, key_id=self.key_id)

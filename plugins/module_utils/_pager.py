@@ -26,8 +26,7 @@ def token_pages(fetch_page, provider=None, max_pages=MAX_PAGES):
     token = None
     for _page in range(max_pages):
         items, token = fetch_page(token)
-        for item in items or ():
-            yield item
+        yield from items or ()
         if not token:
             return
         if token in seen_tokens:

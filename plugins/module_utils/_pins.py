@@ -17,6 +17,7 @@ import re
 
 from ._errors import FingerprintMismatchError, OptionError
 
+
 def normalize_fingerprint(value):
     """A user's pin -> the 32 digest bytes. Hex (colons, spaces and case ignored) or sha256//base64."""
     if not isinstance(value, str):
@@ -61,5 +62,3 @@ def check_pins(record, pins):
         "fingerprint mismatch: the key has sha256 %s, which matches none of the %d expected fingerprint(s)"
         % (record["fingerprint_sha256"], len(pins)),
         provider=record.get("provider"), key=record.get("key_id"))
-
-

@@ -35,6 +35,21 @@ description:
 author:
   - keyward.keys developers (@keyward)
 options:
+  _files:
+    description:
+      - Internal. The files the action plugin rendered on the controller from O(keys), O(bundle), O(jwks) and
+        O(documents); the module writes them and parses nothing. Do not set it in a task.
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: File name inside O(path).
+        type: str
+        required: true
+      content:
+        description: The exact text of the file.
+        type: str
+        required: true
   path:
     description:
       - The directory, as an absolute path. It is created with its parents when missing.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ansible_collections.keyward.keys.plugins.module_utils import _keys
+from ansible_collections.keyward.keys.plugins.module_utils import _keys, _pins
 from ansible_collections.keyward.keys.plugins.module_utils._errors import KeyFormatError, OptionError
 
 # Record fields carried over unchanged when the input is a key record (or a public_key_info result).
@@ -90,11 +90,11 @@ def parse_input(value, key_id=None, position=None):
 
 def key_info(value, key_id=None, comment=None, expected_fingerprint=None, position=None):
     """The public_key_info filter's result for one key."""
-    pins = _keys.normalize_pins(expected_fingerprint)
+    pins = _pins.normalize_pins(expected_fingerprint)
     parsed, carried = parse_input(value, key_id=key_id, position=position)
     record = _keys.key_record(carried.get("provider"), carried.get("key_id", describe(value, position)),
                               carried.get("public_key_raw"), parsed=parsed)
-    _keys.check_pins(record, pins)
+    _pins.check_pins(record, pins)
     info = dict(carried)
     for field in KEY_FIELDS:
         info[field] = record[field]

@@ -25,7 +25,7 @@ def sm2_pem():
     """An SM2 SPKI whose point is the SM2 generator (on the curve)."""
     gx = "32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7"
     gy = "BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0"
-    algorithm = bytes.fromhex("3013" "06072a8648ce3d0201" "06082a811ccf5501822d")
+    algorithm = bytes.fromhex("301306072a8648ce3d020106082a811ccf5501822d")
     bits = b"\x03\x42\x00\x04" + bytes.fromhex(gx + gy)
     body = algorithm + bits
     return _keys.pem_encode(b"\x30" + bytes([len(body)]) + body)

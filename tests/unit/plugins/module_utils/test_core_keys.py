@@ -24,7 +24,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from ansible_collections.keyward.keys.plugins.module_utils import _keys
+from ansible_collections.keyward.keys.plugins.module_utils import _keys, _pins
 from ansible_collections.keyward.keys.plugins.module_utils._errors import (
     FingerprintMismatchError, KeyFormatError, OptionError,
 )
@@ -429,25 +429,25 @@ def test_pins_in_every_accepted_form_match():
     ]
     record = _keys.key_record("ncloud_kms", "tag1", tk.spki_pem(key))
     for form in forms:
-        pins = _keys.normalize_pins(form)
+        pins = _pins.normalize_pins(form)
         assert pins == [digest], form
-        assert _keys.check_pins(record, pins) is record
-    assert _keys.normalize_pins(forms) == [digest] * len(forms)
+        assert _pins.check_pins(record, pins) is record
+    assert _pins.normalize_pins(forms) == [digest] * len(forms)
 
 
 def test_pins_lists_and_comma_strings():
     a, b = "aa" * 32, "bb" * 32
     pin_b = "sha256//" + base64.b64encode(bytes.fromhex(b)).decode()
-    assert _keys.normalize_pins("%s,%s" % (a, pin_b)) == [bytes.fromhex(a), bytes.fromhex(b)]
-    assert _keys.normalize_pins("%s, %s" % (a, pin_b)) == [bytes.fromhex(a), bytes.fromhex(b)]
-    assert _keys.normalize_pins([a, pin_b]) == [bytes.fromhex(a), bytes.fromhex(b)]
+    assert _pins.normalize_pins("%s,%s" % (a, pin_b)) == [bytes.fromhex(a), bytes.fromhex(b)]
+    assert _pins.normalize_pins("%s, %s" % (a, pin_b)) == [bytes.fromhex(a), bytes.fromhex(b)]
+    assert _pins.normalize_pins([a, pin_b]) == [bytes.fromhex(a), bytes.fromhex(b)]
     for empty in (None, "", []):
-        assert _keys.normalize_pins(empty) == []
+        assert _pins.normalize_pins(empty) == []
 
 
 def test_no_pins_accept_any_key():
     record = _keys.key_record("p", "k", tk.spki_pem(tk.ed25519_key()))
-    assert _keys.check_pins(record, []) is record
+    assert _pins.check_pins(record, []) is record
 
 
 @pytest.mark.parametrize("pin", [
@@ -460,25 +460,25 @@ def test_no_pins_accept_any_key():
 ])
 def test_invalid_pins_are_option_errors(pin):
     with pytest.raises(OptionError):
-        _keys.normalize_pins(pin)
+        _pins.normalize_pins(pin)
     with pytest.raises(OptionError):
-        _keys.normalize_pins(["aa" * 32, pin])
+        _pins.normalize_pins(["aa" * 32, pin])
 
 
 def test_openssh_sha256_fingerprint_is_refused_with_a_reason():
     with pytest.raises(OptionError, match="OpenSSH"):
-        _keys.normalize_pins("SHA256:" + base64.b64encode(b"\x01" * 32).decode().rstrip("="))
+        _pins.normalize_pins("SHA256:" + base64.b64encode(b"\x01" * 32).decode().rstrip("="))
 
 
 def test_non_string_pins_are_option_errors():
     with pytest.raises(OptionError):
-        _keys.normalize_pins([42])
+        _pins.normalize_pins([42])
 
 
 def test_pin_mismatch_names_provider_and_key():
     record = _keys.key_record("alicloud_idaas", "pk_123", tk.spki_pem(tk.ec_key("secp256r1")))
     with pytest.raises(FingerprintMismatchError) as info:
-        _keys.check_pins(record, _keys.normalize_pins(["00" * 32, "ff" * 32]))
+        _pins.check_pins(record, _pins.normalize_pins(["00" * 32, "ff" * 32]))
     text = str(info.value)
     assert text.startswith("alicloud_idaas: key pk_123: fingerprint mismatch")
     assert record["fingerprint_sha256"] in text and "2 expected" in text
@@ -662,7 +662,7 @@ def test_pathological_pem_is_refused_in_well_under_a_second(case):
 # --- SM2 points (issue 9 item 9) ------------------------------------------------------------------
 
 def _sm2_spki(point):
-    algorithm = bytes.fromhex("3013" "06072a8648ce3d0201" "06082a811ccf5501822d")
+    algorithm = bytes.fromhex("301306072a8648ce3d020106082a811ccf5501822d")
     bits = b"\x03" + _der_length(len(point) + 1) + b"\x00" + point
     body = algorithm + bits
     return b"\x30" + _der_length(len(body)) + body

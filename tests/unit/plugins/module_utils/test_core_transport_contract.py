@@ -64,7 +64,7 @@ class RawServer(object):
 def trickle(conn):
     """Headers at once, then one byte of body every 0.2 s, for a minute."""
     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 300\r\n\r\n")
-    for _ in range(300):
+    for _byte in range(300):
         conn.sendall(b" ")
         time.sleep(0.2)
 
@@ -80,7 +80,7 @@ def huge(conn):
     """A 100 MB answer without a Content-Length (chunked), as fast as the socket takes it."""
     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
     chunk = b" " * 65536
-    for _ in range(1600):
+    for _chunk in range(1600):
         conn.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
 
 
@@ -188,7 +188,7 @@ def test_validate_certs_false_warns_once_per_endpoint_and_silences_only_that_hos
     transport = make(validate_certs=False, warn=seen.append)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
-        for _ in range(3):
+        for _request in range(3):
             transport.request("GET", tls_echo.url + "/key")
     assert len(seen) == 1 and "127.0.0.1" in seen[0] and "not checked" in seen[0]
     assert not [w for w in caught if "Unverified HTTPS request" in str(w.message)]
@@ -227,7 +227,9 @@ class DigestApp(object):
         params = parse_challenge(request.header("Authorization"))
         if params is None or self.nonce is None:
             return self._new_nonce()
-        h = (lambda t: hashlib.new(self.algorithm.replace("-", "").lower(), t.encode()).hexdigest())
+        def h(text):
+            return hashlib.new(self.algorithm.replace("-", "").lower(), text.encode()).hexdigest()
+
         ha1 = h("%s:keys:%s" % (self.user, self.password))
         ha2 = h("%s:%s" % (request.method, request.target))
         expected = h("%s:%s:%s:%s:auth:%s" % (ha1, params["nonce"], params["nc"], params["cnonce"], ha2))

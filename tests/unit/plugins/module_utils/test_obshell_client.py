@@ -15,7 +15,7 @@ from ansible_collections.keyward.keys.plugins.module_utils import _obshell, _obs
 from ansible_collections.keyward.keys.plugins.module_utils._errors import (
     FingerprintMismatchError, KeyFormatError, OptionError, ProviderError,
 )
-from ansible_collections.keyward.keys.plugins.module_utils._keys import normalize_pins
+from ansible_collections.keyward.keys.plugins.module_utils._pins import normalize_pins
 from ansible_collections.keyward.keys.plugins.module_utils._transport import Transport
 from ansible_collections.keyward.keys.tests.emulators._server import EmulatorServer
 from ansible_collections.keyward.keys.tests.emulators.obshell import ObshellAgent, generate_rsa_key
