@@ -28,10 +28,28 @@ def app():
     return emu.AlibabaIdaasEmulator()
 
 
-@pytest.fixture
-def server(app):
-    with EmulatorServer(app) as srv:
+@pytest.fixture(scope="module")
+def _plain_server():
+    with EmulatorServer(None) as srv:
         yield srv
+
+
+@pytest.fixture(scope="module")
+def _tls_server():
+    with EmulatorServer(None, tls=PKI) as srv:
+        yield srv
+
+
+def _serve(srv, app):
+    """One server per module (stopping one takes half a second); a fresh emulator per test."""
+    srv.app = app
+    srv.reset()
+    return srv
+
+
+@pytest.fixture
+def server(_plain_server, app):
+    return _serve(_plain_server, app)
 
 
 def prepare(server, action, params, method="POST", data=None, ak=emu.ACCESS_KEY_ID, sk=emu.ACCESS_KEY_SECRET,
@@ -77,9 +95,8 @@ def sdk_client(server, ak=emu.ACCESS_KEY_ID, sk=emu.ACCESS_KEY_SECRET, token=Non
 
 
 @pytest.fixture
-def tls_server(app):
-    with EmulatorServer(app, tls=PKI) as srv:
-        yield srv
+def tls_server(_tls_server, app):
+    return _serve(_tls_server, app)
 
 
 @pytest.mark.parametrize("sts", [False, True])
