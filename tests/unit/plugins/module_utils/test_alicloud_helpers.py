@@ -218,3 +218,57 @@ def test_page_items_over_emulator_pages():
         if token is None:
             break
     assert seen == list(emu.KEY_IDS.values())
+
+
+# --- the doc fragment and the AWX credential type agree with OPTIONS ----------------------------------
+
+def _fragment(attr):
+    yaml = pytest.importorskip("yaml")
+    from ansible_collections.keyward.keys.plugins.doc_fragments import alicloud
+    return yaml.safe_load(getattr(alicloud.ModuleDocFragment, attr))["options"]
+
+
+def test_doc_fragment_documents_every_option_with_its_env_in_table_order():
+    docs = _fragment("DOCUMENTATION")
+    plugins = _fragment("PLUGINS")
+    assert set(docs) == set(ali.OPTIONS)
+    for name, decl in ali.OPTIONS.items():
+        assert docs[name]["type"] == decl["type"], name
+        assert "required" not in docs[name] and "default" not in docs[name], name
+        assert [e["name"] for e in plugins[name].get("env", [])] == decl.get("env", []), name
+        text = " ".join(docs[name]["description"])
+        for env in decl.get("env", []):
+            assert "E(%s)" % env in text, (name, env)
+
+
+def test_doc_fragment_has_a_variable_for_every_lookup_option():
+    from ansible_collections.keyward.keys.plugins.module_utils import _options
+    plugins = _fragment("PLUGINS")
+    every = set(ali.OPTIONS) | set(_options.CONNECTION) | set(_options.LOOKUP)
+    assert set(plugins) == every
+    for name in every:
+        assert plugins[name]["vars"] == [{"name": "keyward_alicloud_%s" % name}], name
+    for name in set(_options.CONNECTION) | set(_options.LOOKUP):
+        assert "env" not in plugins[name], name  # those come from keyward.keys.connection.PLUGINS
+
+
+def test_awx_credential_type():
+    import os
+    yaml = pytest.importorskip("yaml")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+    with open(os.path.join(root, "extensions", "awx", "credential_types", "alicloud.yml")) as handle:
+        ctype = yaml.safe_load(handle)
+    assert set(ctype) == {"name", "description", "kind", "inputs", "injectors"}
+    assert ctype["kind"] == "cloud"
+    fields = {f["id"]: f for f in ctype["inputs"]["fields"]}
+    assert set(fields) == {"access_key_id", "access_key_secret", "security_token", "region_id", "endpoint"}
+    assert all(f["type"] == "string" and f.get("label") for f in fields.values())
+    for name, field in fields.items():
+        assert bool(field.get("secret")) is bool(ali.OPTIONS[name].get("no_log")), name
+    assert set(ctype["inputs"]["required"]) <= set(fields)
+    env = ctype["injectors"]["env"]
+    assert set(ctype["injectors"]) == {"env"}
+    for name in fields:
+        first = ali.OPTIONS[name]["env"][0]
+        assert first in env and "{{ %s" % name in env[first], name
+    assert not any(k.startswith("ANSIBLE_") for k in env)
