@@ -13,8 +13,12 @@ import requests
 
 from ansible_collections.keyward.keys.plugins.module_utils import _alicloud_signer as signer
 
-oracle = pytest.importorskip("alibabacloud_openapi_util.client")
-tea_request = pytest.importorskip("Tea.request")
+try:  # the oracle is in test-requirements.txt; without it only the oracle tests are skipped
+    from alibabacloud_openapi_util import client as oracle
+    from Tea import request as tea_request
+except ImportError:  # pragma: no cover
+    oracle = tea_request = None
+needs_oracle = pytest.mark.skipif(oracle is None, reason="alibabacloud-openapi-util (test-requirements.txt) is not installed")
 
 EMPTY = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
@@ -188,6 +192,7 @@ ORACLE_CASES = [
 ]
 
 
+@needs_oracle
 @pytest.mark.parametrize("case", range(len(ORACLE_CASES)))
 def test_matches_official_oracle(case):
     method, query, extra, body, token = ORACLE_CASES[case]
@@ -198,6 +203,7 @@ def test_matches_official_oracle(case):
     assert headers["Authorization"] == oracle_authorization(method, query, sent, body, ak, sk)
 
 
+@needs_oracle
 def test_oracle_disagrees_when_a_signed_value_changes():
     # The comparison can fail: a different query value, header or body gives another signature.
     method, query, extra, body, token = ORACLE_CASES[3]
@@ -225,6 +231,7 @@ def _check_prepared_against_oracle(prepared, ak, sk, token=None):
     assert prepared.headers["Authorization"] == oracle_authorization(prepared.method, pairs, headers, body, ak, sk)
 
 
+@needs_oracle
 def test_sign_prepared_rewrites_the_query_canonically_and_signs_it():
     prepared = _prepared("https://eiam.cn-hangzhou.aliyuncs.com/",
                          params={"InstanceId": "idaas_x", "NextToken": "a b+c*", "ApplicationId": "app_y"})
@@ -237,6 +244,7 @@ def test_sign_prepared_rewrites_the_query_canonically_and_signs_it():
     _check_prepared_against_oracle(prepared, "ak", "sk")
 
 
+@needs_oracle
 def test_sign_prepared_with_port_body_and_token():
     prepared = _prepared("https://127.0.0.1:8443/?A=1", data={"InstanceId": "idaas x"})
     signer.sign_prepared(prepared, "ak", "sk", "GetClientPublicKey", "2021-12-01", security_token="tok")
@@ -247,6 +255,7 @@ def test_sign_prepared_with_port_body_and_token():
     _check_prepared_against_oracle(prepared, "ak", "sk")
 
 
+@needs_oracle
 def test_sign_prepared_signs_each_attempt_afresh():
     prepared = _prepared("https://eiam.cn-hangzhou.aliyuncs.com/?InstanceId=idaas_x")
     first = dict(signer.sign_prepared(prepared, "ak", "sk", "GetClientPublicKey", "2021-12-01"))
