@@ -13,10 +13,12 @@ next run (a rotated key is seen on the next run), and nothing outlives the run.
   other workers wait for it, then read the entry.
 - A worker that dies mid-write leaves no partial entry: entries are written to a temporary
   file in the same directory and renamed into place; its lock goes with the process.
-- Entry names are SHA-256 of the cache material, which callers build from public data only
-  (endpoint, key id, access key id, project, version, ...), never from a secret.
-- Failures are kept briefly (ERROR_TTL) so a dead endpoint costs one timeout per key, not one
-  per host; the message stored is the same one-line error the user sees.
+- Entry names are SHA-256 of the cache material: the term and every option that is not a
+  secret (endpoint, key id, access key id, project, version, TLS settings, ...).
+- Failures of the endpoint itself (no connection, timeouts, 5xx, unusable answers) are kept
+  briefly (ERROR_TTL) so a dead endpoint costs one timeout per key, not one per host; the
+  message stored is the same one-line error the user sees, secrets masked. A 4xx answer is
+  never kept: it may depend on a secret, and secrets are not part of an entry's name.
 
 Controller side only.
 """
@@ -94,8 +96,24 @@ class RecordCache(object):
                 pass
             raise
 
-    def get_or_fetch(self, material, fetch):
-        """The cached value for `material`, or fetch() under the entry's lock and store it."""
+    def peek(self, material):
+        """The cached value for `material` without waiting for a lock: ('value', v), ('error', e) or None."""
+        try:
+            self._ensure_dir()
+        except (OSError, OptionError):
+            return None
+        entry = self._read(os.path.join(self.directory, cache_name(material) + ".json"))
+        if entry is None:
+            return None
+        if "error" in entry:
+            return "error", error_from_dict(entry["error"])
+        return "value", entry["value"]
+
+    def get_or_fetch(self, material, fetch, secrets=()):
+        """The cached value for `material`, or fetch() under the entry's lock and store it.
+
+        secrets: values masked in a failure before it is stored (a provider may echo them).
+        """
         self._ensure_dir()
         name = cache_name(material)
         path = os.path.join(self.directory, name + ".json")
@@ -107,7 +125,7 @@ class RecordCache(object):
                     # Another worker may have filled it while we waited for the lock.
                     entry = self._read(path)
                     if entry is None:
-                        entry = self._fetch_entry(fetch)
+                        entry = self._fetch_entry(fetch, secrets)
                         self._write(path, entry)
                 finally:
                     fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
@@ -115,13 +133,17 @@ class RecordCache(object):
             raise error_from_dict(entry["error"])
         return entry["value"]
 
-    def _fetch_entry(self, fetch):
+    def _fetch_entry(self, fetch, secrets=()):
         now = self._clock()
         try:
             return {"value": fetch(), "expires": now + self.ttl}
         except OptionError:
             raise  # the user's own mistake: nothing to remember
         except ProviderError as exc:
-            return {"error": exc.to_dict(), "expires": now + self.error_ttl}
+            if exc.status is not None and exc.status < 500:
+                # An answer about this request (credentials, permissions, the key itself) may depend on
+                # a secret, which is not part of the entry's name: never serve it to another call.
+                raise
+            return {"error": (exc.scrubbed(secrets) if secrets else exc).to_dict(), "expires": now + self.error_ttl}
         except KeywardError:
             raise
