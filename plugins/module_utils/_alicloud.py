@@ -8,8 +8,14 @@ ListClientPublicKeys (InstanceId, ApplicationId, NextToken, MaxResults), POST to
 https://eiam.{region_id}.aliyuncs.com with the parameters in the query string and an empty
 body, signed with ACS3-HMAC-SHA256 (_alicloud_signer.py).
 
-This file holds the provider's declarations and pure helpers (options, id checks, endpoint,
-error bodies, records, pages); the client that uses them comes with the core's provider contract.
+This file is the whole provider: its declarations, pure helpers (options, id checks, endpoint,
+error bodies, records, pages), its API profile for the transport, the client, and PROVIDER.
+No Ansible imports; the key model (_keys, cryptography) is imported only when a record is built,
+so a lookup answered from the run-wide cache never loads it.
+
+Rate limits: Alibaba publishes no QPS figure for these two EIAM actions; concurrency stays at
+the core's default bound, and Throttling.* answers are retried with backoff (x-acs-retry-after
+honoured when the service sends it).
 
 FOR INTERNAL COLLECTION USE ONLY.
 """
@@ -20,11 +26,12 @@ import datetime
 import json
 import re
 
+from ._api_profile import ApiProfile
 from ._endpoints import normalize_endpoint
 from ._errors import OptionError, ProviderError, one_line
-from ._keys import key_record
+from ._provider import Provider
 
-PROVIDER = "alicloud_idaas"
+NAME = "alicloud_idaas"
 VAR_PREFIX = "alicloud"
 API_VERSION = "2021-12-01"
 GET_ACTION = "GetClientPublicKey"
@@ -89,7 +96,7 @@ def check_client_public_key_id(term):
         shown = one_line(term, 80) if isinstance(term, str) else repr(term)
         raise OptionError(
             "%s: key %s: not a ClientPublicKeyId; expected an id like KEYEqDnDJhztiEAwSin7MZoxGcihzCAuxxxx "
-            "(letters, digits, '_' and '-', starting with a letter, at most 128 characters)" % (PROVIDER, shown))
+            "(letters, digits, '_' and '-', starting with a letter, at most 128 characters)" % (NAME, shown))
     return term
 
 
@@ -97,10 +104,10 @@ def check_resource_id(option, value):
     """instance_id / application_id: required, and a plausible id (idaas_..., app_...)."""
     if _blank(value):
         raise OptionError("%s: %s is required (option, or the keyward_%s_%s variable)"
-                          % (PROVIDER, option, VAR_PREFIX, option))
+                          % (NAME, option, VAR_PREFIX, option))
     if not isinstance(value, str) or not RESOURCE_ID.fullmatch(value.strip()):
         raise OptionError("%s: %s %s is not an IDaaS id such as %s" % (
-            PROVIDER, option, one_line(value, 80) if isinstance(value, str) else repr(value),
+            NAME, option, one_line(value, 80) if isinstance(value, str) else repr(value),
             "idaas_ue2jvisn35ea5lmthk267xxxxx" if option == "instance_id" else "app_mkv7rgt4d7i4u7zqtzev2mxxxx"))
     return value.strip()
 
@@ -110,7 +117,7 @@ def default_endpoint(region_id):
     region = region_id.strip().lower() if isinstance(region_id, str) else None
     if not region or not REGION_ID.fullmatch(region):
         raise OptionError("%s: region_id %r is not a region id such as cn-hangzhou or ap-southeast-1"
-                          % (PROVIDER, region_id))
+                          % (NAME, region_id))
     return "https://eiam.%s.aliyuncs.com" % region
 
 
@@ -119,7 +126,7 @@ def endpoint_url(endpoint=None, region_id=None):
     if not _blank(endpoint):
         return normalize_endpoint(endpoint, option="endpoint")
     if _blank(region_id):
-        raise OptionError("%s: set region_id (for example cn-hangzhou) or endpoint" % PROVIDER)
+        raise OptionError("%s: set region_id (for example cn-hangzhou) or endpoint" % NAME)
     return default_endpoint(region_id)
 
 
@@ -228,13 +235,13 @@ def _primary(value):
 def record_from_item(item, instance_id, application_id):
     """A ClientPublicKey (GetClientPublicKey) or ClientPublicKeys[] item -> the key record."""
     if not isinstance(item, dict):
-        raise ProviderError("the answer has no ClientPublicKey object", provider=PROVIDER)
+        raise ProviderError("the answer has no ClientPublicKey object", provider=NAME)
     key_id = item.get("ClientPublicKeyId")
     if not isinstance(key_id, str) or not key_id:
-        raise ProviderError("a ClientPublicKey in the answer has no ClientPublicKeyId", provider=PROVIDER)
+        raise ProviderError("a ClientPublicKey in the answer has no ClientPublicKeyId", provider=NAME)
     raw = item.get("PublicKey")
     if not isinstance(raw, str) or not raw.strip():
-        raise ProviderError("the answer has no PublicKey", provider=PROVIDER, key=key_id)
+        raise ProviderError("the answer has no PublicKey", provider=NAME, key=key_id)
     status = item.get("Status")
     algorithm = item.get("AlgorithmType")
     metadata = {
@@ -246,24 +253,182 @@ def record_from_item(item, instance_id, application_id):
         "create_time": iso_time(item.get("CreateTime")),
         "last_used_time": iso_time(item.get("LastUsedTime")),
     }
-    return key_record(PROVIDER, key_id, raw, metadata)
+    from ._keys import key_record  # here: cache hits never import the key model
+
+    return key_record(NAME, key_id, raw, metadata)
 
 
 def page_items(body):
     """A ListClientPublicKeys answer -> (items, next_token); next_token None on the last page."""
     if not isinstance(body, dict):
-        raise ProviderError("ListClientPublicKeys answered something that is not a JSON object", provider=PROVIDER)
+        raise ProviderError("ListClientPublicKeys answered something that is not a JSON object", provider=NAME)
     items = body.get("ClientPublicKeys")
     if items is None:
         if body.get("TotalCount") in (0, "0"):
             items = []
         else:
-            raise ProviderError("ListClientPublicKeys answered without a ClientPublicKeys list", provider=PROVIDER,
+            raise ProviderError("ListClientPublicKeys answered without a ClientPublicKeys list", provider=NAME,
                                 request_id=body.get("RequestId"))
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise ProviderError("ListClientPublicKeys answered a ClientPublicKeys value that is not a list of objects",
-                            provider=PROVIDER, request_id=body.get("RequestId"))
+                            provider=NAME, request_id=body.get("RequestId"))
     token = body.get("NextToken")
     if not isinstance(token, str) or not token.strip():
         token = None
     return items, token
+
+
+# --- what the transport needs to know about the API ------------------------------------------
+
+RETRY_AFTER_HEADER = "x-acs-retry-after"  # milliseconds, as the official SDK reads it
+
+
+class AlibabaProfile(ApiProfile):
+    """Alibaba POP errors: {"Code", "Message", "RequestId", "HostId", "Recommend"} on a 4xx/5xx,
+    the request id also in the x-acs-request-id header; Throttling.* (HTTP 400) means slow down."""
+
+    request_id_headers = ("x-acs-request-id",)
+    request_id_fields = ("RequestId", "requestId")
+    retryable_codes = ("Throttling", "Throttling.*")
+
+    def error_fields(self, body):
+        return error_fields(body)
+
+    def is_retryable_code(self, code):
+        return is_throttling(code)
+
+    def retry_after(self, headers):
+        value = headers.get(RETRY_AFTER_HEADER)
+        if value is not None:
+            try:
+                millis = float(str(value).strip())
+            except ValueError:
+                millis = None
+            if millis is not None and millis == millis and millis >= 0:  # not NaN
+                return millis / 1000.0
+        return super(AlibabaProfile, self).retry_after(headers)
+
+    def hint(self, code, message):
+        message = one_line(message or "")
+        text = hint(code)
+        if text and text.lower() not in message.lower():
+            return "%s; %s" % (message, text) if message else text
+        return message
+
+
+PROFILE = AlibabaProfile()
+
+
+# --- the client -------------------------------------------------------------------------------
+
+class AlibabaIdaasClient(object):
+    """Reads the client public keys of one IDaaS application with one AccessKey. Thread-safe."""
+
+    def __init__(self, transport, instance_id=None, application_id=None, region_id=None, endpoint=None,
+                 access_key_id=None, access_key_secret=None, security_token=None):
+        self.transport = transport
+        self.instance_id = check_resource_id("instance_id", instance_id)
+        self.application_id = check_resource_id("application_id", application_id)
+        self.base_url = endpoint_url(endpoint, region_id)
+        self.url = self.base_url.rstrip("/") + "/"
+        self.access_key_id = None if _blank(access_key_id) else str(access_key_id).strip()
+        self._secret = None if _blank(access_key_secret) else access_key_secret
+        self._token = None if _blank(security_token) else str(security_token).strip()
+        if not self.access_key_id or not self._secret:
+            if self.access_key_id or self._secret:
+                raise OptionError("%s: access_key_id and access_key_secret must be given together (%s is missing)"
+                                  % (NAME, "access_key_secret" if self.access_key_id else "access_key_id"))
+            raise OptionError(
+                "%s: no credentials; give access_key_id and access_key_secret (and security_token for STS "
+                "credentials) as options, keyward_alicloud_* variables or environment variables such as "
+                "ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET" % NAME)
+        if any(c in self.access_key_id for c in ", \t\r\n"):
+            raise OptionError("%s: access_key_id %s contains spaces or commas" % (NAME, one_line(self.access_key_id, 80)))
+        if not isinstance(self._secret, str) or any(c in self._secret for c in "\r\n"):
+            raise OptionError("%s: access_key_secret must be one line of text" % NAME)
+        if self._token is not None and any(c in self._token for c in "\r\n"):
+            raise OptionError("%s: security_token must be one line of text" % NAME)
+
+    @classmethod
+    def from_options(cls, options, transport, **kwargs):
+        values = {name: options.get(name) for name in OPTIONS}
+        values.update(kwargs)
+        return cls(transport, **values)
+
+    def _signer(self, action):
+        from . import _alicloud_signer as signer
+        from ._auth import Signer
+
+        def sign(prepared):
+            signer.sign_prepared(prepared, self.access_key_id, self._secret, action, API_VERSION,
+                                 security_token=self._token)
+
+        return Signer(sign)
+
+    def _call(self, action, params, key=None, context=None):
+        """POST one RPC action (parameters in the query string, empty body, like the SDK) -> (reply, body)."""
+        reply = self.transport.request("POST", self.url, key=key, params=params, auth=self._signer(action),
+                                       context=context)
+        return reply, self.transport.json(reply, key)
+
+    def _record(self, reply, key, item):
+        from ._errors import KeyFormatError
+
+        try:
+            return record_from_item(item, self.instance_id, self.application_id)
+        except ProviderError as exc:  # name the answer's status and request id too
+            error_class = KeyFormatError if isinstance(exc, KeyFormatError) else ProviderError
+            raise self.transport.error(reply, exc.key or key, exc.detail, error_class=error_class)
+
+    def fetch(self, key_id):
+        """The key record of one ClientPublicKeyId (GetClientPublicKey)."""
+        check_client_public_key_id(key_id)
+        reply, body = self._call(GET_ACTION, [("InstanceId", self.instance_id), ("ApplicationId", self.application_id),
+                                              ("ClientPublicKeyId", key_id)], key=key_id)
+        item = body.get("ClientPublicKey") if isinstance(body, dict) else None
+        if not isinstance(item, dict):
+            raise self.transport.error(reply, key_id, "GetClientPublicKey answered without a ClientPublicKey object")
+        returned = item.get("ClientPublicKeyId")
+        if returned not in (None, "", key_id):
+            raise self.transport.error(reply, key_id, "GetClientPublicKey answered with another key (%s)"
+                                       % one_line(returned, 80))
+        item = dict(item, ClientPublicKeyId=key_id)
+        return self._record(reply, key_id, item)
+
+    def list(self):
+        """Every key of the application (ListClientPublicKeys, NextToken through every page), in order."""
+        from ._pager import token_pages
+
+        context = "listing the client public keys of %s failed" % self.application_id
+
+        def page(token):
+            params = [("InstanceId", self.instance_id), ("ApplicationId", self.application_id),
+                      ("MaxResults", str(LIST_PAGE_SIZE))]
+            if token:
+                params.append(("NextToken", token))
+            reply, body = self._call(LIST_ACTION, params, context=context)
+            try:
+                items, next_token = page_items(body)
+            except ProviderError as exc:
+                raise self.transport.error(reply, None, "%s: %s" % (context, exc.detail))
+            return [(reply, item) for item in items], next_token
+
+        records, seen = [], set()
+        for reply, item in token_pages(page, provider=NAME):
+            record = self._record(reply, item.get("ClientPublicKeyId") if isinstance(item, dict) else None, item)
+            if record["key_id"] in seen:
+                continue  # a key that moved between pages while we listed
+            seen.add(record["key_id"])
+            records.append(record)
+        return records
+
+
+PROVIDER = Provider(
+    name=NAME,
+    var_prefix=VAR_PREFIX,
+    options=OPTIONS,
+    client=AlibabaIdaasClient.from_options,
+    check_term=check_client_public_key_id,
+    profile=PROFILE,
+    term_name="ClientPublicKeyId",
+)

@@ -14,7 +14,9 @@ from ansible_collections.keyward.keys.tests.emulators import alicloud_idaas as e
 
 
 def test_constants():
-    assert ali.PROVIDER == "alicloud_idaas"
+    assert ali.NAME == "alicloud_idaas"
+    assert ali.PROVIDER.name == "alicloud_idaas" and ali.PROVIDER.var_prefix == ali.VAR_PREFIX
+    assert ali.PROVIDER.options is ali.OPTIONS
     assert ali.VAR_PREFIX == "alicloud"
     assert ali.API_VERSION == "2021-12-01"
 
