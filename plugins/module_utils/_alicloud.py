@@ -312,7 +312,7 @@ class AlibabaProfile(ApiProfile):
         message = one_line(message or "")
         text = hint(code)
         if text and text.lower() not in message.lower():
-            return "%s; %s" % (message, text) if message else text
+            return "%s; %s" % (message.rstrip(". "), text) if message else text
         return message
 
 

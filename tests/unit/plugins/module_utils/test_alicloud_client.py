@@ -110,6 +110,7 @@ def test_profile_retry_after_is_milliseconds_then_the_default():
 def test_profile_hints_in_plain_words_once():
     text = ali.PROFILE.hint("InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
     assert text.startswith("Specified time stamp") and "clock" in text and "15 minutes" in text
+    assert "expired; the clock" in text
     assert ali.PROFILE.hint("InvalidTimeStamp.Expired", text) == text
     assert ali.PROFILE.hint("EntityNotExists.ClientPublicKey", "nope") == "nope"
 
