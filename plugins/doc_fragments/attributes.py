@@ -50,5 +50,13 @@ attributes:
     support: full
     membership:
       - keyward.keys.ncloud
+    ACTION_GROUP_ALICLOUD = r"""
+attributes:
+  action_group:
+    description: Use C(group/keyward.keys.alicloud) or C(group/keyward.keys.all) in C(module_defaults) to set
+      defaults for this module.
+    support: full
+    membership:
+      - keyward.keys.alicloud
       - keyward.keys.all
 """

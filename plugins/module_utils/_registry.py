@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 
 PROVIDERS = {
+    "alicloud_idaas": "_alicloud",
     "huaweicloud_kms": "_huaweicloud",
     "ncloud_kms": "_ncloud",
     "obshell": "_obshell",
