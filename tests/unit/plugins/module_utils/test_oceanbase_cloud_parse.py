@@ -384,3 +384,26 @@ def test_expiring_within_takes_days_as_text():
 def test_request_headers():
     assert ob.request_headers("org-1", "proj-1", "rid") == {
         "X-OB-Org-Id": "org-1", "X-OB-Project-Id": "proj-1", "X-Request-Id": "rid", "Accept": "application/json"}
+
+
+# --- the AWX credential type ---------------------------------------------------------------------------------
+
+def test_awx_credential_type_injects_the_option_env_names():
+    import os
+    yaml = pytest.importorskip("yaml")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+    with open(os.path.join(root, "extensions", "awx", "credential_types", "oceanbase_cloud.yml")) as handle:
+        spec = yaml.safe_load(handle)
+    assert set(spec) == {"name", "description", "kind", "inputs", "injectors"}
+    assert spec["kind"] == "cloud"
+    fields = {field["id"]: field for field in spec["inputs"]["fields"]}
+    assert set(fields) == set(ob.OPTIONS) - {"page_size"}
+    for name, field in fields.items():
+        assert field["type"] == "string" and field["label"]
+        assert bool(field.get("secret")) == bool(ob.OPTIONS[name].get("no_log")), name
+    assert fields["site"]["choices"] == ["global", "china"] and fields["site"]["default"] == "global"
+    assert set(spec["inputs"]["required"]) == {"access_key_id", "access_key_secret", "org_id", "project_id"}
+    assert set(spec["injectors"]) == {"env"}
+    expected = {ob.OPTIONS[name]["env"][0]: "{{ %s }}" % name for name in fields}
+    assert spec["injectors"]["env"] == expected
+    assert not any(var.startswith("ANSIBLE_") for var in spec["injectors"]["env"])
