@@ -6,13 +6,13 @@ from __future__ import annotations
 
 
 class ModuleDocFragment(object):
-    # Options of every lookup and module. Kept in step with module_utils/_options.py CONNECTION
-    # by tests/unit/plugins/doc_fragments/test_option_tables.py.
-    DOCUMENTATION = r"""
-options:
+    # Options of every lookup and module. Kept in step with module_utils/_options.py (TRANSPORT,
+    # CONNECTION, LOOKUP, LIST_LOOKUP) by tests/unit/plugins/doc_fragments/test_option_tables.py.
+    _TRANSPORT = r"""
   timeout:
     description:
-      - Seconds to wait for each HTTP attempt (to connect, and then for the answer).
+      - Seconds each HTTP attempt may take as a whole, to connect and to receive the whole answer; a server
+        that sends its answer too slowly is given up on (and retried, see O(retries)).
       - In modules, the environment variable E(KEYWARD_TIMEOUT) of the host is used when this is not set.
     type: float
     default: 10
@@ -37,6 +37,9 @@ options:
       - When given it wins over the E(REQUESTS_CA_BUNDLE) and E(CURL_CA_BUNDLE) environment variables.
       - In modules, the environment variable E(KEYWARD_CA_PATH) of the host is used when this is not set.
     type: path
+"""
+
+    _PINS = r"""
   expected_fingerprint:
     description:
       - Pins. The key must match one of these or the task fails, before anything uses the key.
@@ -47,6 +50,11 @@ options:
     type: list
     elements: str
 """
+
+    DOCUMENTATION = "options:\n" + _TRANSPORT + _PINS
+
+    # For plugins whose results are not key records (no pins).
+    TRANSPORT = "options:\n" + _TRANSPORT
 
     # Environment sources for lookups (Ansible's config manager reads them on the controller).
     # Modules take the same variables through env_fallback in their argspec.
@@ -67,8 +75,7 @@ options:
 """
 
     # Options only key lookups have.
-    LOOKUP = r"""
-options:
+    _RETURN_FORMAT = r"""
   return_format:
     description:
       - V(pem) returns each key as SubjectPublicKeyInfo PEM (C(\n) line endings, trailing newline).
@@ -77,13 +84,23 @@ options:
     type: str
     default: pem
     choices: [pem, dict, raw]
+"""
+
+    _CACHE = r"""
   cache:
     description:
-      - Share fetched keys between all hosts and tasks of this C(ansible-playbook) run, so that a lookup
-        evaluated for hundreds of hosts costs one request per distinct key.
-      - The cache lives in Ansible's per-run temporary directory on the controller, holds public data only,
-        and is removed when the run ends. Failures are remembered for 30 seconds.
-      - Pins (O(expected_fingerprint)) are checked on every evaluation, cached or not.
+      - Share fetched answers between all hosts and tasks of this C(ansible-playbook) run, so that a lookup
+        evaluated for hundreds of hosts costs one request per distinct term.
+      - The cache lives in Ansible's per-run temporary directory on the controller, holds public data only
+        (entries are keyed by the term and every option that is not a secret), and is removed when the run
+        ends. Failures are remembered for 30 seconds, for the same options only.
+      - Pins and every other check are applied on every evaluation, cached or not.
     type: bool
     default: true
 """
+
+    # Options of key lookups.
+    LOOKUP = "options:\n" + _RETURN_FORMAT + _CACHE
+
+    # Options of lookups whose results are not key records.
+    LIST_LOOKUP = "options:\n" + _CACHE

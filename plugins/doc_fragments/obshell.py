@@ -48,6 +48,17 @@ options:
         1024-bit keys. Keys under 1024 bits are accepted by default with a warning; set V(1024) to refuse them.
     type: int
     default: 512
+  allow_unpinned_password:
+    description:
+      - Send O(password) or O(agent_password) encrypted to a key that is neither pinned (O(expected_fingerprint),
+        a pinned C(public_key)) nor served over HTTPS with O(validate_certs=true).
+      - B(Unsafe over plain HTTP), which is obshell's default. Anyone on the path can answer C(/api/v1/secret) with a
+        key of their own, read the password, and relay the request to the real agent, so that every check
+        succeeds. Without this option such a call fails before its first encrypted request.
+      - Pin the agent's key instead, for example with the M(keyward.keys.known_keys) module or the
+        C(keyward.keys.obshell_hybrid_encryption) role.
+    type: bool
+    default: false
 """
 
     # Environment and variable sources for lookups (Ansible's config manager reads them on the
@@ -73,6 +84,9 @@ options:
   min_key_size:
     vars:
       - name: keyward_obshell_min_key_size
+  allow_unpinned_password:
+    vars:
+      - name: keyward_obshell_allow_unpinned_password
   verify:
     vars:
       - name: keyward_obshell_verify

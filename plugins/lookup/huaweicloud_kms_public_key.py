@@ -36,9 +36,8 @@ extends_documentation_fragment:
   - keyward.keys.huaweicloud
   - keyward.keys.huaweicloud.PLUGINS
 notes:
-  - Lookups run on the controller. Keys are cached for the run (see O(cache)), keyed by public data only
-    (endpoint, project or region, key ID, and the access key ID or C(username@domain_name)); with only an
-    O(auth_token) nothing is cached.
+  - Lookups run on the controller. Keys are cached for the run (see O(cache)), keyed by the key ID and every
+    option that is not a secret (endpoints, region, project, access key ID or user name, certificate settings).
   - A password login happens at most once per Ansible worker process that has to fetch a key; the token
     stays in that process's memory and is never written to disk. Keys already in the run's cache need no
     login at all. For large fleets prefer AK/SK, which needs no login.
@@ -122,29 +121,8 @@ _raw:
       type: dict
 """
 
-from ansible_collections.keyward.keys.plugins.module_utils._huaweicloud import (
-    OPTIONS, PROVIDER, HuaweiKmsClient, check_key_id,
-)
 from ansible_collections.keyward.keys.plugins.plugin_utils._lookup import KeywardLookupBase
 
 
 class LookupModule(KeywardLookupBase):
-    PROVIDER = PROVIDER
-    OPTION_TABLES = (OPTIONS,)
-
-    def normalize_terms(self, terms):
-        terms = super(LookupModule, self).normalize_terms(terms)
-        for term in terms:
-            check_key_id(term)
-        return terms
-
-    def make_client(self, options):
-        self._client = HuaweiKmsClient.from_options(options, self.transport(options))
-        return self._client
-
-    def cache_material(self, term, options):
-        # Public data only; None (no caching) when the only identity is a bare auth_token.
-        return self._client.cache_material(term)
-
-    def fetch_record(self, client, term, options):
-        return client.get_public_key(term)
+    PROVIDER = "huaweicloud_kms"

@@ -39,7 +39,8 @@ extends_documentation_fragment:
 notes:
   - Every option can also come from a variable C(keyward_obshell_<option>) (for example C(keyward_obshell_password)
     as an AWX credential's extra var), then from the environment variables listed with it.
-  - The cache holds public data only (scheme, host, port, TLS settings); passwords are never part of it.
+  - The cache holds public data only. Entries are keyed by the term and every option that is not a secret
+    (scheme, port, TLS settings, ...); passwords are never part of it.
   - O(verify=key) and O(verify=password) cost one or two requests per evaluation (they are not cached), because
     they must prove something about the agent at the time of the task.
 seealso:
@@ -155,83 +156,38 @@ _raw:
           sample: 672cc42c132a4b90
 """
 
-from urllib.parse import urlsplit
-
 from ansible.utils.display import Display
 
-from ansible_collections.keyward.keys.plugins.module_utils import _keys, _obshell
-from ansible_collections.keyward.keys.plugins.module_utils._endpoints import parse_host_port
-from ansible_collections.keyward.keys.plugins.module_utils._errors import OptionError
 from ansible_collections.keyward.keys.plugins.plugin_utils._lookup import KeywardLookupBase
 
 display = Display()
 
 
 class LookupModule(KeywardLookupBase):
-    PROVIDER = _obshell.PROVIDER
-    OPTION_TABLES = (_obshell.OPTIONS, _obshell.VERIFY_OPTIONS)
+    PROVIDER = "obshell"
+    # min_key_size and the weak-key warning apply to cached records too.
+    CHECKS_CACHED_RECORDS = True
 
-    def make_client(self, options):
-        _obshell.check_min_key_size_option(options.get("min_key_size"))
-        if options.get("verify") == "password" and not (options.get("password") or options.get("agent_password")):
-            raise OptionError("obshell: verify=password needs password (root@sys) or agent_password")
-        # One transport (HTTP session) for all terms; one ObshellClient per agent.
-        self._pins = _keys.normalize_pins(options.get("expected_fingerprint"))
-        self._transport = self.transport(options)
-        return self._transport
-
-    def parse_term(self, term, options):
-        """term -> (scheme, host, port)."""
-        scheme = options["scheme"]
-        text = term
-        if "://" in term:
-            parts = urlsplit(term)
-            if parts.scheme not in ("http", "https"):
-                raise OptionError("obshell: term %r: only http:// and https:// URLs are agents" % term)
-            if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
-                raise OptionError("obshell: term %r: give the agent as scheme://host:port, without a path" % term)
-            scheme = parts.scheme
-            text = parts.netloc
-        host, port = parse_host_port(text, options["port"], option="obshell term")
-        return scheme, host, port
-
-    def client_for(self, term, options, transport=None):
-        scheme, host, port = self.parse_term(term, options)
-        return _obshell.ObshellClient.from_options(host, port, options, transport or self._transport,
-                                                   warn=display.warning, scheme=scheme, pins=self._pins)
-
-    def cache_material(self, term, options):
-        scheme, host, port = self.parse_term(term, options)
-        # Public data only: no password, no pins (they are checked on every evaluation).
-        return {
-            "provider": self.PROVIDER,
-            "scheme": scheme,
-            "host": host,
-            "port": port,
-            "validate_certs": bool(options.get("validate_certs")),
-            "ca_path": options.get("ca_path"),
-        }
-
-    def fetch_record(self, client, term, options):
-        return self.client_for(term, options, transport=client).fetch_secret()
-
-    def after_fetch(self, record, options, term):
-        # Runs on cached records too: every host's evaluation warns and enforces its own limit.
-        _obshell.check_key_size(record, options.get("min_key_size"))
-        warning = _obshell.weak_key_warning(record)
-        if warning:
-            display.warning(warning)
+    def after_records(self, pairs, options, provider):
+        """verify=key|password: an encrypted request to each agent, with the key it served."""
         verify = options.get("verify") or "none"
         if verify == "none":
             return
-        client = self.client_for(term, options)
-        client.use_record(record)
-        if verify == "key":
-            client.verify_key()
-        else:
-            client.verify_password()
-        if client.record is not record:
-            # The agent's key changed since it was fetched (and the new one passed the pins):
-            # return the key that works.
-            record.clear()
-            record.update(client.record)
+        from ansible_collections.keyward.keys.plugins.module_utils import _obshell
+
+        if verify == "password" and not (options.get("password") or options.get("agent_password")):
+            raise _obshell.OptionError("obshell: verify=password needs password (root@sys) or agent_password")
+        agents = _obshell.ObshellAgents(options, provider.transport(options, display.warning, display.vvv),
+                                        warn=display.warning)
+        for term, record in pairs:
+            client = agents.agent(term)
+            client.use_record(record)
+            if verify == "key":
+                client.verify_key()
+            else:
+                client.verify_password()
+            if client.record is not record:
+                # The agent's key changed since it was fetched (and the new one passed the pins):
+                # return the key that works.
+                record.clear()
+                record.update(client.record)

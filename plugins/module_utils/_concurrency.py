@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-DEFAULT_WORKERS = 4  # enough to hide latency, few enough not to trip provider rate limits
+# Concurrent requests of one lookup or module call. 16 keys at 1 s latency take about one
+# latency; the bound keeps one call under the per-account rate limits the providers publish
+# (Huawei KMS and Alibaba IDaaS allow tens of requests per second per account). A provider
+# with a lower limit declares its own max_workers.
+DEFAULT_WORKERS = 16
 
 
 def map_bounded(func, items, workers=DEFAULT_WORKERS):

@@ -27,6 +27,19 @@ def one_line(text, limit=_MAX_DETAIL):
     return text
 
 
+MASK = "********"
+
+
+def scrub(text, secrets):
+    """text with every secret value replaced by MASK (longest first, so no secret leaks in part)."""
+    if text is None:
+        return None
+    text = str(text)
+    for secret in sorted((s for s in secrets or () if isinstance(s, str) and s), key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return text
+
+
 class KeywardError(Exception):
     """Base of every error raised by the collection's shared code."""
 
@@ -41,6 +54,14 @@ class KeywardError(Exception):
         """Plain data, for caching a failure and raising it again in another worker."""
         return {"class": type(self).__name__, "message": self.message}
 
+    def scrubbed(self, secrets):
+        """The same error with every secret value masked in all of its text."""
+        data = {name: scrub(value, secrets) if isinstance(value, str) else value
+                for name, value in self.to_dict().items()}
+        clean = error_from_dict(data)
+        clean.__dict__.update({k: v for k, v in self.__dict__.items() if k not in clean.__dict__})
+        return clean
+
 
 class OptionError(KeywardError):
     """An option is missing, malformed or contradicts another one. Raised before any request."""
@@ -49,8 +70,10 @@ class OptionError(KeywardError):
 class ProviderError(KeywardError):
     """A provider could not be reached, refused a request or answered something unusable."""
 
-    def __init__(self, message, provider=None, key=None, status=None, code=None, request_id=None):
+    def __init__(self, message, provider=None, key=None, status=None, code=None, request_id=None, body=None):
         self.detail = one_line(message)
+        # The provider's parsed answer (dict), for callers that return it (obshell_api); never rendered.
+        self.body = body
         self.provider = provider
         self.key = key
         self.status = status
@@ -94,9 +117,13 @@ class FingerprintMismatchError(ProviderError):
     """The key does not match any of the expected fingerprints (pins)."""
 
 
+class TimedOutError(ProviderError):
+    """An attempt did not complete within the timeout (connect, headers and body together)."""
+
+
 _CLASSES = {
     cls.__name__: cls
-    for cls in (KeywardError, OptionError, ProviderError, KeyFormatError, FingerprintMismatchError)
+    for cls in (KeywardError, OptionError, ProviderError, KeyFormatError, FingerprintMismatchError, TimedOutError)
 }
 
 

@@ -34,12 +34,14 @@ import threading
 import time
 
 from . import _huaweicloud_signer as signer
+from ._api_profile import ApiProfile
+from ._auth import Signer, TokenLogin
+from ._canonical import canonical_query
 from ._endpoints import normalize_endpoint
 from ._errors import OptionError, ProviderError
-from ._keys import key_record
-from ._transport import body_kind, header_request_id, response_json
+from ._provider import Provider
 
-PROVIDER = "huaweicloud_kms"
+NAME = "huaweicloud_kms"
 
 # Every option once: type, env names (first found wins), no_log. The doc fragment
 # plugins/doc_fragments/huaweicloud.py declares the same; a unit test checks they agree.
@@ -103,7 +105,7 @@ def check_key_id(key_id):
     if not isinstance(key_id, str) or not KEY_ID_PATTERN.match(key_id):
         raise OptionError(
             "%s: key %s: not a KMS key ID; expected 36 characters like 0d0466b0-e727-4d9c-b35d-f84bb474a37f "
-            "(lowercase letters and digits in groups of 8-4-4-4-12)" % (PROVIDER, key_id if isinstance(key_id, str) else repr(key_id)))
+            "(lowercase letters and digits in groups of 8-4-4-4-12)" % (NAME, key_id if isinstance(key_id, str) else repr(key_id)))
     return key_id
 
 
@@ -111,41 +113,33 @@ def _strip_v3(url):
     return url[:-3] if url.endswith("/v3") else url
 
 
-def error_parser(context):
-    """parse_error for the transport: both body shapes -> ProviderError with code and request id.
+class HuaweiProfile(ApiProfile):
+    """Huawei's error bodies:
 
     KMS:         {"error": {"error_code": "KMS.0207", "error_msg": "..."}}
     API gateway: {"error_code": "APIGW.0301", "error_msg": "...", "request_id": "..."}
     IAM (Keystone style): {"error": {"code": 401, "message": "...", "title": "Unauthorized"}}
     """
 
-    def parse(response, provider, key):
-        code = message = None
-        request_id = header_request_id(response)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if isinstance(body, dict):
-            inner = body.get("error")
-            if isinstance(inner, dict):
-                code = inner.get("error_code", inner.get("code"))
-                message = inner.get("error_msg") or inner.get("message") or inner.get("title")
-            if code is None and message is None:
-                for code_name, msg_name in (("error_code", "error_msg"), ("errorCode", "errorMsg"), ("code", "message")):
-                    if body.get(code_name) is not None or body.get(msg_name):
-                        code, message = body.get(code_name), body.get(msg_name)
-                        break
-            request_id = request_id or body.get("request_id") or body.get("requestId")
-        if isinstance(code, int) and code == response.status_code:
-            code = None  # Keystone repeats the status as "code"
-        if not message:
-            message = "the request failed and the answer was %s" % (
-                "an HTML page" if "html" in body_kind(response) else body_kind(response))
-        return ProviderError("%s: %s" % (context, message) if context else message, provider=provider, key=key,
-                             status=response.status_code, code=code, request_id=request_id)
+    request_id_headers = ("X-Request-Id", "X-Openstack-Request-Id")
+    error_fields_order = (
+        ("error.error_code", "error.error_msg"),
+        ("error.code", "error.message"),
+        ("error_code", "error_msg"),
+        ("errorCode", "errorMsg"),
+        ("code", "message"),
+    )
 
-    return parse
+    def error_fields(self, body):
+        code, message, request_id = super(HuaweiProfile, self).error_fields(body)
+        if isinstance(body, dict) and isinstance(body.get("error"), dict) and not message:
+            message = body["error"].get("title")
+        if isinstance(code, int):
+            code = None  # Keystone repeats the HTTP status as "code"
+        return code, message, request_id
+
+
+PROFILE = HuaweiProfile()
 
 
 def _parse_time(text):
@@ -184,18 +178,18 @@ class HuaweiKmsClient(object):
         if self.region is not None:
             self.region = self.region.lower()
             if not _REGION.match(self.region):
-                raise OptionError("%s: region %r is not a region name such as cn-north-4" % (PROVIDER, region))
+                raise OptionError("%s: region %r is not a region name such as cn-north-4" % (NAME, region))
         self.project_id = _clean(project_id)
         # What the user configured; self.project_id is filled in once discovered.
         self.configured_project_id = self.project_id
         if self.project_id is not None and not _PROJECT_ID.match(self.project_id):
-            raise OptionError("%s: project_id %r is not a project ID (letters, digits, '-' and '_')" % (PROVIDER, project_id))
+            raise OptionError("%s: project_id %r is not a project ID (letters, digits, '-' and '_')" % (NAME, project_id))
         if not _blank(endpoint):
             self.kms_url = normalize_endpoint(endpoint, option="endpoint")
         elif self.region:
             self.kms_url = default_kms_endpoint(self.region)
         else:
-            raise OptionError("%s: set region (for example cn-north-4) or endpoint" % PROVIDER)
+            raise OptionError("%s: set region (for example cn-north-4) or endpoint" % NAME)
         if not _blank(iam_endpoint):
             self.iam_url = _strip_v3(normalize_endpoint(iam_endpoint, option="iam_endpoint"))
         elif self.region:
@@ -205,7 +199,7 @@ class HuaweiKmsClient(object):
         self.sequence = _clean(sequence)
         if self.sequence is not None and not _SEQUENCE.match(self.sequence):
             raise OptionError("%s: sequence must be 36 printable ASCII characters (a request serial number "
-                              "such as 919c82d4-8046-4722-9094-35c3c6524cff)" % PROVIDER)
+                              "such as 919c82d4-8046-4722-9094-35c3c6524cff)" % NAME)
 
         self._auth_token = _clean(auth_token)
         self._access_key = _clean(access_key)
@@ -219,30 +213,36 @@ class HuaweiKmsClient(object):
         elif self._access_key or self._secret_key:
             if not (self._access_key and self._secret_key):
                 raise OptionError("%s: access_key and secret_key must be given together (%s is missing)"
-                                  % (PROVIDER, "secret_key" if self._access_key else "access_key"))
+                                  % (NAME, "secret_key" if self._access_key else "access_key"))
             self.auth_method = "aksk"
         elif self.username or self._password or self.domain_name:
             missing = [name for name, value in (("username", self.username), ("password", self._password),
                                                 ("domain_name", self.domain_name)) if not value]
             if missing:
                 raise OptionError("%s: a password login needs username, password and domain_name (%s missing)"
-                                  % (PROVIDER, ", ".join(missing)))
+                                  % (NAME, ", ".join(missing)))
             self.auth_method = "password"
         else:
             raise OptionError(
                 "%s: no credentials; give auth_token, access_key and secret_key, or username, password and "
                 "domain_name (as options, keyward_huaweicloud_* variables or environment variables such as "
-                "HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK)" % PROVIDER)
+                "HUAWEICLOUD_SDK_AK and HUAWEICLOUD_SDK_SK)" % NAME)
         if self.project_id is None:
             if not self.region:
                 raise OptionError("%s: project_id is needed when region is not set (the project is looked up "
-                                  "by the region's name)" % PROVIDER)
+                                  "by the region's name)" % NAME)
             if not self.iam_url:
-                raise OptionError("%s: iam_endpoint is needed to look up project_id" % PROVIDER)
+                raise OptionError("%s: iam_endpoint is needed to look up project_id" % NAME)
         if self.auth_method == "password" and not self.iam_url:
-            raise OptionError("%s: a password login needs region or iam_endpoint" % PROVIDER)
+            raise OptionError("%s: a password login needs region or iam_endpoint" % NAME)
         self._lock = threading.Lock()
         self._token = None  # password login: (token, project id, expires)
+        if self.auth_method == "password":
+            self._auth = TokenLogin(self._login_token, header="X-Auth-Token")
+        elif self.auth_method == "aksk":
+            self._auth = Signer(self._sign)
+        else:
+            self._auth = None
 
     @classmethod
     def from_options(cls, options, transport, **kwargs):
@@ -250,7 +250,6 @@ class HuaweiKmsClient(object):
         values.update(kwargs)
         return cls(transport, **values)
 
-    # -- identity (public data only, for cache material) ---------------------------------------
     def identity(self):
         """Who is asking, as public data; None for a bare auth_token (whose only identity is secret)."""
         if self.auth_method == "aksk":
@@ -259,26 +258,9 @@ class HuaweiKmsClient(object):
             return "user:%s@%s" % (self.username, self.domain_name)
         return None
 
-    def cache_material(self, key_id):
-        identity = self.identity()
-        if identity is None:
-            return None
-        return {
-            "provider": PROVIDER,
-            "endpoint": self.kms_url,
-            # the configured project (or the region it is looked up by), not the discovered id, so
-            # that the material is the same before and after discovery, in every worker
-            "project": self.configured_project_id or "region:%s" % self.region,
-            "key_id": key_id,
-            "sequence": self.sequence,
-            "identity": identity,
-        }
-
     # -- IAM -----------------------------------------------------------------------------------
-    def _sign(self):
-        def sign(prepared):
-            signer.sign_prepared(prepared, self._access_key, self._secret_key, sign_headers=SIGNED_HEADERS)
-        return sign
+    def _sign(self, prepared):
+        signer.sign_prepared(prepared, self._access_key, self._secret_key, sign_headers=SIGNED_HEADERS)
 
     def _aksk_headers(self, project_id):
         headers = {"Content-Type": CONTENT_TYPE}
@@ -305,27 +287,21 @@ class HuaweiKmsClient(object):
             if remembered:
                 self.project_id = remembered
                 return remembered
-            url = "%s/v3/projects?%s" % (self.iam_url, signer.canonical_query([("name", self.region)]))
-            if self.auth_method == "aksk":
-                response = self.transport.request("GET", url, key=key, headers=self._aksk_headers(None),
-                                                  sign=self._sign(), parse_error=error_parser("IAM project lookup failed"))
-            else:
-                response = self.transport.request("GET", url, key=key, headers={"X-Auth-Token": self._auth_token},
-                                                  parse_error=error_parser("IAM project lookup failed"))
-            data = response_json(response, PROVIDER, key)
+            url = "%s/v3/projects?%s" % (self.iam_url, canonical_query([("name", self.region)]))
+            headers = self._aksk_headers(None) if self.auth_method == "aksk" else {"X-Auth-Token": self._auth_token}
+            response = self.transport.request("GET", url, key=key, headers=headers, auth=self._auth,
+                                              context="IAM project lookup failed")
+            data = self.transport.json(response, key)
             projects = data.get("projects") if isinstance(data, dict) else None
             if not isinstance(projects, list):
-                raise ProviderError("IAM project lookup answered without a projects list", provider=PROVIDER,
-                                    key=key, status=response.status_code, request_id=header_request_id(response))
+                raise self.transport.error(response, key, "IAM project lookup answered without a projects list")
             ids = [p.get("id") for p in projects if isinstance(p, dict) and p.get("name") == self.region and p.get("id")]
             if not ids:
-                raise ProviderError("IAM has no project named %s for these credentials; set project_id" % self.region,
-                                    provider=PROVIDER, key=key, status=response.status_code,
-                                    request_id=header_request_id(response))
+                raise self.transport.error(response, key, "IAM has no project named %s for these credentials; "
+                                           "set project_id" % self.region)
             if len(set(ids)) > 1:
-                raise ProviderError("IAM has %d projects named %s; set project_id" % (len(set(ids)), self.region),
-                                    provider=PROVIDER, key=key, status=response.status_code,
-                                    request_id=header_request_id(response))
+                raise self.transport.error(response, key, "IAM has %d projects named %s; set project_id"
+                                           % (len(set(ids)), self.region))
             self.project_id = ids[0]
             if self.auth_method == "aksk":
                 with _memo_lock:
@@ -363,6 +339,10 @@ class HuaweiKmsClient(object):
                 _TOKENS[memo_key] = self._token
             return self._token
 
+    def _login_token(self, stale=None):
+        """TokenLogin's login: the token of the shared password login (a new one when stale)."""
+        return self._password_token(stale=stale)[0]
+
     def _login(self, key):
         scope = {"id": self.configured_project_id} if self.configured_project_id else {"name": self.region}
         body = {"auth": {
@@ -374,21 +354,18 @@ class HuaweiKmsClient(object):
         response = self.transport.request(
             "POST", "%s/v3/auth/tokens?nocatalog=true" % self.iam_url, key=key,
             headers={"Content-Type": CONTENT_TYPE}, data=json.dumps(body).encode("utf-8"),
-            parse_error=error_parser("IAM login of %s failed" % who))
+            context="IAM login of %s failed" % who)
         token = response.headers.get("X-Subject-Token")
         if not token:
-            raise ProviderError("IAM login of %s answered without an X-Subject-Token header" % who, provider=PROVIDER,
-                                key=key, status=response.status_code, request_id=header_request_id(response))
-        data = response_json(response, PROVIDER, key)
+            raise self.transport.error(response, key, "IAM login of %s answered without an X-Subject-Token header" % who)
+        data = self.transport.json(response, key)
         info = data.get("token") if isinstance(data, dict) else None
         info = info if isinstance(info, dict) else {}
         project = info.get("project") if isinstance(info.get("project"), dict) else {}
         project_id = self.configured_project_id or project.get("id")
         if not project_id:
-            raise ProviderError("IAM login of %s gave a token without a project; set project_id" % who,
-                                provider=PROVIDER, key=key, status=response.status_code,
-                                request_id=header_request_id(response))
-        self.transport.debug("%s: IAM token obtained for %s, project %s" % (PROVIDER, who, project_id))
+            raise self.transport.error(response, key, "IAM login of %s gave a token without a project; set project_id" % who)
+        self.transport.debug("%s: IAM token obtained for %s, project %s" % (NAME, who, project_id))
         return (token, project_id, _parse_time(info.get("expires_at")))
 
     # -- KMS -----------------------------------------------------------------------------------
@@ -398,42 +375,41 @@ class HuaweiKmsClient(object):
             body["sequence"] = self.sequence
         return json.dumps(body).encode("utf-8")
 
-    def get_public_key(self, key_id):
+    def fetch(self, key_id):
         """The key record of one asymmetric KMS key."""
+        from ._keys import key_record
+
         check_key_id(key_id)
-        body = self.request_body(key_id)
-        refused = None
-        while True:
-            sign = None
-            if self.auth_method == "password":
-                token, project_id, _expires = self._password_token(key_id, stale=refused)
-                headers = {"Content-Type": CONTENT_TYPE, "X-Auth-Token": token}
+        if self.auth_method == "password":
+            project_id = self._password_token(key_id)[1]
+            headers = {"Content-Type": CONTENT_TYPE}
+        else:
+            project_id = self.resolve_project_id(key_id)
+            if self.auth_method == "token":
+                headers = {"Content-Type": CONTENT_TYPE, "X-Auth-Token": self._auth_token}
             else:
-                project_id = self.resolve_project_id(key_id)
-                if self.auth_method == "token":
-                    headers = {"Content-Type": CONTENT_TYPE, "X-Auth-Token": self._auth_token}
-                else:
-                    headers = self._aksk_headers(project_id)
-                    sign = self._sign()
-            url = "%s/v1.0/%s/kms/get-publickey" % (self.kms_url, project_id)
-            try:
-                response = self.transport.request("POST", url, key=key_id, headers=headers, data=body, sign=sign,
-                                                  parse_error=error_parser(""))
-            except ProviderError as exc:
-                # A token from our own login that IAM revoked or that expired early: log in once more.
-                if self.auth_method == "password" and exc.status == 401 and refused is None:
-                    refused = token
-                    continue
-                raise
-            break
-        data = response_json(response, PROVIDER, key_id)
+                headers = self._aksk_headers(project_id)
+        url = "%s/v1.0/%s/kms/get-publickey" % (self.kms_url, project_id)
+        response = self.transport.request("POST", url, key=key_id, headers=headers, data=self.request_body(key_id),
+                                          auth=self._auth)
+        data = self.transport.json(response, key_id)
         raw = data.get("public_key") if isinstance(data, dict) else None
         if not isinstance(raw, str) or not raw.strip():
-            raise ProviderError("KMS answered without a public_key (is %s an asymmetric key?)" % key_id,
-                                provider=PROVIDER, key=key_id, status=response.status_code,
-                                request_id=header_request_id(response))
+            raise self.transport.error(response, key_id, "KMS answered without a public_key (is %s an asymmetric key?)"
+                                       % key_id)
         metadata = {"project_id": project_id, "region": self.region}
         returned = data.get("key_id")
         if isinstance(returned, str) and returned and returned != key_id:
             metadata["returned_key_id"] = returned
-        return key_record(PROVIDER, key_id, raw, metadata)
+        return key_record(NAME, key_id, raw, metadata)
+
+
+PROVIDER = Provider(
+    name=NAME,
+    var_prefix="huaweicloud",
+    options=OPTIONS,
+    client=HuaweiKmsClient.from_options,
+    check_term=check_key_id,
+    profile=PROFILE,
+    term_name="key ID",
+)

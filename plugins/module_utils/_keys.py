@@ -128,11 +128,17 @@ def _from_key(key, provider, key_id):
     _fail("key type %s is not one of %s" % (type(key).__name__, ", ".join(KEY_TYPES)), provider, key_id)
 
 
+def key_text(value):
+    """The key text of a key record (its `public_key`, else `public_key_raw`) or of a plain value."""
+    if isinstance(value, dict):
+        return value.get("public_key") or value.get("public_key_raw")
+    return value
+
+
 def parse_public_key(value, provider=None, key_id=None):
     """Any accepted key shape (str, bytes, or a key record dict) -> ParsedKey, else KeyFormatError."""
     _require_cryptography()
-    if isinstance(value, dict):
-        value = value.get("public_key") or value.get("public_key_raw")
+    value = key_text(value)
     if isinstance(value, bytes):
         try:
             value = value.decode("ascii")

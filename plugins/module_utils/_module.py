@@ -12,7 +12,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from . import _keys, _transport
 from ._errors import KeywardError, ProviderError
-from ._options import CONNECTION
+from ._options import CONNECTION, argspec
 
 _LIBRARIES = {
     "requests": lambda: _transport.REQUESTS_IMPORT_ERROR,
@@ -31,18 +31,28 @@ def new_module(argument_spec, libraries=("requests", "cryptography"), **kwargs):
     return module
 
 
+def provider_module(provider, extra=None, **kwargs):
+    """The AnsibleModule of a provider's module: connection options, the provider's table, extra."""
+    return new_module(argspec(*provider.tables(), **(extra or {})), **kwargs)
+
+
 def transport(module, provider):
-    """A Transport configured from the module's connection options."""
-    params = module.params
-    return _transport.Transport(
-        provider,
-        timeout=params["timeout"],
-        retries=params["retries"],
-        validate_certs=params["validate_certs"],
-        ca_path=params.get("ca_path"),
-        warn=module.warn,
-        debug=module.debug,
-    )
+    """A Transport for the provider (a Provider) configured from the module's options."""
+    return provider.transport(module.params, warn=module.warn, debug=module.debug)
+
+
+def run_key_info(module, provider, terms):
+    """exit_json(public_keys=...) with one record per term; terms None: every key the API lists."""
+    from ._provider import fetch_list, fetch_records
+
+    def work():
+        if terms is None:
+            records = fetch_list(provider, module.params, warn=module.warn, debug=module.debug)
+        else:
+            records = fetch_records(provider, module.params, terms, warn=module.warn, debug=module.debug)
+        return {"public_keys": records, "changed": False}
+
+    run(module, work)
 
 
 def error_details(exc):

@@ -27,12 +27,16 @@ from __future__ import annotations
 import binascii
 import os
 
-from . import _keys, _obshell_crypto
-from ._endpoints import format_host_port
-from ._errors import KeyFormatError, OptionError, ProviderError, one_line
-from ._transport import response_json
+from urllib.parse import urlsplit
 
-PROVIDER = "obshell"
+from . import _obshell_crypto
+from ._api_profile import ApiProfile
+from ._endpoints import format_host_port, parse_host_port
+from ._errors import KeyFormatError, OptionError, ProviderError
+from ._pins import normalize_pins
+from ._provider import Provider
+
+NAME = "obshell"
 DEFAULT_PORT = 2886
 RECOMMENDED_KEY_BITS = 1024  # what agents generate since obshell 4.4.1.1 / 4.4.2.0
 TRACE_HEADER = "X-OBSHELL-Trace-ID"
@@ -49,6 +53,7 @@ OPTIONS = {
     "password": dict(type="str", no_log=True, env=["OB_ROOT_PASSWORD"]),
     "agent_password": dict(type="str", no_log=True, env=["OBSHELL_AGENT_PASSWORD"]),
     "min_key_size": dict(type="int", default=512, no_log=False),
+    "allow_unpinned_password": dict(type="bool", default=False, no_log=False),
 }
 
 # The proof of possession the lookup and obshell_public_key_info can run after a fetch.
@@ -78,7 +83,37 @@ HINTS = {
     "Security.Authentication.AgentPasswordNotInitialized": "set an agent password on the agent first",
 }
 
-_ERROR_STATUSES = frozenset(range(400, 600))
+UNPINNED_PASSWORD = (
+    "obshell: key %s: refusing to encrypt the password to a key nobody vouched for: over plain HTTP anyone "
+    "on the path can answer %s with a key of their own. Pin the agent's key (expected_fingerprint, or "
+    "public_key from the keyward.keys.known_keys module), use scheme: https with validate_certs: true, or set "
+    "allow_unpinned_password: true to accept that risk")
+
+
+class ObshellProfile(ApiProfile):
+    """Every answer is an envelope {successful, timestamp, duration, status, traceId, data|error};
+    error = {code (legacy int), errCode (string), message}."""
+
+    request_id_headers = (TRACE_HEADER,)
+    request_id_fields = ("traceId",)
+    hints = HINTS
+
+    def error_fields(self, body):
+        error = body.get("error") if isinstance(body, dict) else None
+        if not isinstance(error, dict):
+            return None, None, self.body_request_id(body)
+        legacy = error.get("code")
+        code = error.get("errCode") or (legacy if legacy not in (None, "", 0) else None)
+        return code, error.get("message"), self.body_request_id(body)
+
+    def success_failure(self, body):
+        if isinstance(body, dict) and body.get("successful") is False:
+            code, message, _request_id = self.error_fields(body)
+            return code, (message or "the agent reported a failure") + " (the answer says successful: false)"
+        return None
+
+
+PROFILE = ObshellProfile()
 
 
 def new_trace_id():
@@ -103,7 +138,9 @@ def check_key_size(record, min_key_size):
     if record.get("key_type") != "RSA":
         raise KeyFormatError(
             "obshell agents use RSA keys; this is a %s key" % record.get("key_type"),
-            provider=record.get("provider") or PROVIDER, key=record.get("key_id"))
+            provider=record.get("provider") or NAME, key=record.get("key_id"))
+    from . import _keys
+
     _keys.check_min_size(record, min_key_size)
 
 
@@ -113,11 +150,32 @@ def check_min_key_size_option(min_key_size):
         raise OptionError("obshell: min_key_size must not be negative")
 
 
-def is_decrypt_failure(status, envelope):
-    error = envelope.get("error") if isinstance(envelope, dict) else None
-    if status != 401 or not isinstance(error, dict):
-        return False
-    return error.get("code") == LEGACY_DECRYPT_CODE or error.get("errCode") in (DECRYPT_FAILED, DECRYPT_ERROR)
+def is_decrypt_failure(error):
+    """True for the agent's answer to a header it could not decrypt with its private key."""
+    return error.status == 401 and error.code in (DECRYPT_FAILED, DECRYPT_ERROR, LEGACY_DECRYPT_CODE)
+
+
+def record_checks(record, options, warn):
+    """min_key_size and the weak-key warning, on every record (fetched or cached)."""
+    check_key_size(record, options.get("min_key_size"))
+    warning = weak_key_warning(record)
+    if warning:
+        warn(warning)
+
+
+def parse_term(term, scheme="http", default_port=DEFAULT_PORT):
+    """An agent as 'host', 'host:port', '[v6]:port' or scheme://host:port -> (scheme, host, port)."""
+    text = term
+    if "://" in term:
+        parts = urlsplit(term)
+        if parts.scheme not in ("http", "https"):
+            raise OptionError("obshell: term %r: only http:// and https:// URLs are agents" % term)
+        if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
+            raise OptionError("obshell: term %r: give the agent as scheme://host:port, without a path" % term)
+        scheme = parts.scheme
+        text = parts.netloc
+    host, port = parse_host_port(text, default_port, option="obshell term")
+    return scheme, host, port
 
 
 class ObshellClient(object):
@@ -134,7 +192,7 @@ class ObshellClient(object):
 
     def __init__(self, host, port=DEFAULT_PORT, scheme="http", transport=None, password=None,
                  agent_password=None, warn=None, public_key=None, pins=None, min_key_size=None,
-                 lifetime=_obshell_crypto.DEFAULT_LIFETIME):
+                 lifetime=_obshell_crypto.DEFAULT_LIFETIME, allow_unpinned_password=False):
         if transport is None:
             raise OptionError("obshell: a transport is required")
         host = str(host or "").strip()
@@ -163,6 +221,7 @@ class ObshellClient(object):
         self.pins = list(pins or [])
         self.min_key_size = min_key_size
         self.lifetime = lifetime
+        self.allow_unpinned_password = bool(allow_unpinned_password)
         self.pinned = public_key is not None
         self._record = None
         self._parsed = None
@@ -179,50 +238,58 @@ class ObshellClient(object):
         return cls(host, port, scheme=scheme or options["scheme"], transport=transport,
                    password=options.get("password"), agent_password=options.get("agent_password"), warn=warn,
                    public_key=public_key,
-                   pins=_keys.normalize_pins(options.get("expected_fingerprint")) if pins is None else pins,
-                   min_key_size=options.get("min_key_size"))
+                   pins=normalize_pins(options.get("expected_fingerprint")) if pins is None else pins,
+                   min_key_size=options.get("min_key_size"),
+                   allow_unpinned_password=options.get("allow_unpinned_password"))
+
+    def require_trusted_key(self):
+        """Fail (before any encrypted request) when a password would go to an untrusted key."""
+        if not self.key_trusted():
+            raise OptionError(UNPINNED_PASSWORD % (self.key_id, SECRET_PATH))
+
+    def key_trusted(self):
+        """Whether a password may be encrypted to this client's key (INTERFACE.md's obshell rule)."""
+        if self.pinned or self.pins or self.allow_unpinned_password:
+            return True
+        return self.scheme == "https" and self.transport.verify is not False
 
     # -- keys ------------------------------------------------------------------------------
     def record_from(self, public_key):
         """A key record for a key the user supplied (pinned), in any accepted shape."""
-        raw = public_key
-        if isinstance(public_key, dict):
-            raw = public_key.get("public_key_raw") or public_key.get("public_key")
-        parsed = _keys.parse_public_key(raw, provider=PROVIDER, key_id=self.key_id)
-        return _keys.key_record(PROVIDER, self.key_id, raw, {"ip": None, "port": None, "trace_id": None},
-                                parsed=parsed)
+        from . import _keys
+
+        raw = _keys.key_text(public_key)
+        return _keys.key_record(NAME, self.key_id, raw, {"ip": None, "port": None, "trace_id": None})
 
     def fetch_secret(self):
         """GET /api/v1/secret -> the agent's key record (no pins or size checks here)."""
-        trace_id = new_trace_id()
-        response = self.transport.request(
-            "GET", self.base_url + SECRET_PATH, key=self.key_id,
-            headers={TRACE_HEADER: trace_id, "Accept": "application/json"},
-            accept_statuses=_ERROR_STATUSES)
-        status, envelope = self._read(response, "GET", SECRET_PATH, trace_id)
+        from . import _keys
+
+        status, envelope, trace_id = self._plain("GET", SECRET_PATH)
         data = envelope.get("data")
         public_key = data.get("public_key") if isinstance(data, dict) else None
         if not isinstance(public_key, str) or not public_key.strip():
             raise ProviderError(
                 "GET %s: the answer has no data.public_key; is this an obshell agent?" % SECRET_PATH,
-                provider=PROVIDER, key=self.key_id, status=status,
-                request_id=envelope.get("traceId") or trace_id)
+                provider=NAME, key=self.key_id, status=status, request_id=envelope.get("traceId") or trace_id)
         metadata = {
             "ip": data.get("ip"),
             "port": data.get("port"),
             "trace_id": envelope.get("traceId") or trace_id,
         }
-        record = _keys.key_record(PROVIDER, self.key_id, public_key, metadata)
+        record = _keys.key_record(NAME, self.key_id, public_key, metadata)
         check_key_size(record, None)  # RSA only
         return record
 
     def use_record(self, record, check=False):
         """Use this key record for requests (a cached record, or a pinned key)."""
+        from . import _keys
+
         if check:
             _keys.check_pins(record, self.pins)
             check_key_size(record, self.min_key_size)
         self._record = record
-        self._parsed = _keys.parse_public_key(record["public_key"], provider=PROVIDER, key_id=self.key_id)
+        self._parsed = _keys.parse_public_key(record["public_key"], provider=NAME, key_id=self.key_id)
         return record
 
     @property
@@ -235,7 +302,7 @@ class ObshellClient(object):
     # -- requests --------------------------------------------------------------------------
     def agent_info(self):
         """GET /api/v1/info without encryption: identity, version, security, supportedAuth..."""
-        status, envelope = self._plain("GET", INFO_PATH)
+        _status, envelope, _trace_id = self._plain("GET", INFO_PATH)
         data = envelope.get("data")
         if isinstance(data, dict) and "security" in data:
             self._security = bool(data.get("security"))
@@ -245,8 +312,8 @@ class ObshellClient(object):
         """One hybrid-encrypted request -> (HTTP status, response envelope).
 
         credentials: True sends the password (or agent password), False an empty auth (for
-        unauthenticated routes and the key check). Raises ProviderError (with .envelope and
-        .http_status set when the agent answered) for any failure, `successful: false` included.
+        unauthenticated routes and the key check). Raises ProviderError (with .body, the agent's
+        envelope, when it answered) for any failure, `successful: false` included.
         """
         method = str(method or "GET").upper()
         if method not in METHODS:
@@ -254,32 +321,37 @@ class ObshellClient(object):
         if not isinstance(path, str) or not path.startswith("/"):
             raise OptionError("obshell: path must start with '/', like /api/v1/ob/info (got %r)" % (path,))
         password, agent = self._credentials(credentials)
+        if password:
+            self.require_trusted_key()
         record = self.record
-        status, envelope, error = self._encrypted(method, path, body, password, agent)
-        if error is not None and is_decrypt_failure(status, envelope):
+        try:
+            return self._encrypted(method, path, body, password, agent)
+        except ProviderError as exc:
+            if not is_decrypt_failure(exc):
+                raise
             if self.pinned:
-                raise self._decorate(ProviderError(
+                raise ProviderError(
                     "%s %s: the agent cannot decrypt the request header: the pinned public_key "
                     "(sha256 %s) is not this agent's key; fetch its current key from %s or leave "
                     "public_key unset" % (method, _path_only(path), record["fingerprint_sha256"], SECRET_PATH),
-                    provider=PROVIDER, key=self.key_id, status=status, code=error.code,
-                    request_id=error.request_id), envelope, status)
-            fresh = self.use_record(self.fetch_secret(), check=True)
-            if fresh["fingerprint_sha256"] != record["fingerprint_sha256"]:
-                self.warn("obshell: key %s: the agent's public key changed (sha256 %s, was %s); using the new key"
-                          % (self.key_id, fresh["fingerprint_sha256"], record["fingerprint_sha256"]))
-            status, envelope, error = self._encrypted(method, path, body, password, agent)
-            if error is not None and is_decrypt_failure(status, envelope):
-                raise self._decorate(ProviderError(
-                    "%s %s: the agent cannot decrypt a header encrypted with the key it serves at %s "
-                    "(sha256 %s), even after fetching it again; the agent's key store may be "
-                    "inconsistent (restart obshell) or a proxy is answering for it"
-                    % (method, _path_only(path), SECRET_PATH, fresh["fingerprint_sha256"]),
-                    provider=PROVIDER, key=self.key_id, status=status, code=error.code,
-                    request_id=error.request_id), envelope, status)
-        if error is not None:
-            raise error
-        return status, envelope
+                    provider=NAME, key=self.key_id, status=exc.status, code=exc.code,
+                    request_id=exc.request_id, body=exc.body)
+        fresh = self.use_record(self.fetch_secret(), check=True)
+        if fresh["fingerprint_sha256"] != record["fingerprint_sha256"]:
+            self.warn("obshell: key %s: the agent's public key changed (sha256 %s, was %s); using the new key"
+                      % (self.key_id, fresh["fingerprint_sha256"], record["fingerprint_sha256"]))
+        try:
+            return self._encrypted(method, path, body, password, agent)
+        except ProviderError as exc:
+            if not is_decrypt_failure(exc):
+                raise
+            raise ProviderError(
+                "%s %s: the agent cannot decrypt a header encrypted with the key it serves at %s "
+                "(sha256 %s), even after fetching it again; the agent's key store may be "
+                "inconsistent (restart obshell) or a proxy is answering for it"
+                % (method, _path_only(path), SECRET_PATH, fresh["fingerprint_sha256"]),
+                provider=NAME, key=self.key_id, status=exc.status, code=exc.code,
+                request_id=exc.request_id, body=exc.body)
 
     def verify_key(self):
         """Prove the agent holds the private key: an encrypted GET /api/v1/info with an empty auth.
@@ -300,6 +372,7 @@ class ObshellClient(object):
         """
         if not (self.password or self.agent_password):
             raise OptionError("obshell: verify=password needs password (root@sys) or agent_password")
+        self.require_trusted_key()
         info = self.verify_key()
         _status, envelope = self.request("GET", OB_INFO_PATH, credentials=True)
         if info.get("identity") == "SINGLE" and not info.get("security"):
@@ -322,15 +395,16 @@ class ObshellClient(object):
         return self.password or "", False
 
     def _plain(self, method, path):
+        """An unencrypted request -> (status, envelope, trace id sent)."""
         trace_id = new_trace_id()
         response = self.transport.request(
             method, self.base_url + path, key=self.key_id,
             headers={TRACE_HEADER: trace_id, "Accept": "application/json"},
-            accept_statuses=_ERROR_STATUSES)
-        return self._read(response, method, path, trace_id)
+            request_id=trace_id, context="%s %s" % (method, _path_only(path)))
+        return response.status_code, self._envelope(response, method, path, trace_id), trace_id
 
     def _encrypted(self, method, path, body, password, agent):
-        """Send once (with the transport's retries) -> (status, envelope, ProviderError or None)."""
+        """Send once (with the transport's retries) -> (status, envelope); failures raise."""
         encrypted = _obshell_crypto.EncryptedRequest(
             self._parsed.key, password=password, body=body, agent=agent, lifetime=self.lifetime)
         trace_id = new_trace_id()
@@ -345,57 +419,57 @@ class ObshellClient(object):
 
         response = self.transport.request(
             method, self.base_url + path, key=self.key_id, headers=headers, data=encrypted.body,
-            sign=sign, accept_statuses=_ERROR_STATUSES, idempotent=method in ("GET", "HEAD"))
-        try:
-            status, envelope = self._read(response, method, path, trace_id)
-        except ProviderError as exc:
-            envelope = getattr(exc, "envelope", None)
-            if envelope is None:
-                raise
-            return exc.http_status, envelope, exc
-        return status, envelope, None
+            sign=sign, idempotent=method in ("GET", "HEAD"), request_id=trace_id,
+            context="%s %s" % (method, _path_only(path)))
+        return response.status_code, self._envelope(response, method, path, trace_id)
 
-    def _read(self, response, method, path, trace_id):
-        """The envelope of an answer, or a ProviderError (with .envelope/.http_status) for a failure."""
-        status = response.status_code
-        if status == 204 and not (response.content or b"").strip():
-            return status, {}  # the agent's "no content" success has no body
-        envelope = response_json(response, PROVIDER, self.key_id)
-        if not isinstance(envelope, dict) or not ("successful" in envelope or "error" in envelope):
+    def _envelope(self, response, method, path, trace_id):
+        """The envelope of a successful answer (the transport raised for failures)."""
+        if response.status_code == 204 and not (response.content or b"").strip():
+            return {}  # the agent's "no content" success has no body
+        envelope = self.transport.json(response, self.key_id, request_id=trace_id)
+        if not isinstance(envelope, dict) or "successful" not in envelope:
             raise ProviderError(
                 "%s %s: the answer is JSON but not an obshell response; is %s an obshell agent?"
                 % (method, _path_only(path), self.base_url),
-                provider=PROVIDER, key=self.key_id, status=status, request_id=trace_id)
-        if envelope.get("successful") is True and status < 400:
-            return status, envelope
-        error = envelope.get("error") if isinstance(envelope.get("error"), dict) else {}
-        err_code = error.get("errCode") or None
-        legacy = error.get("code")
-        code = err_code or (legacy if legacy not in (None, "", 0) else None)
-        message = self._scrub(one_line(error.get("message") or "")) or (
-            "the agent reported a failure" if status < 400 else "the request failed")
-        hint = HINTS.get(err_code)
-        if hint and hint.lower() not in message.lower():
-            message = "%s; %s" % (message, hint)
-        if status < 400:
-            message += " (the answer says successful: false)"
-        raise self._decorate(ProviderError(
-            "%s %s: %s" % (method, _path_only(path), message),
-            provider=PROVIDER, key=self.key_id, status=status, code=code,
-            request_id=envelope.get("traceId") or trace_id), envelope, status)
+                provider=NAME, key=self.key_id, status=response.status_code, request_id=trace_id)
+        return envelope
 
-    @staticmethod
-    def _decorate(error, envelope, status):
-        error.envelope = envelope
-        error.http_status = status
-        return error
 
-    def _scrub(self, text):
-        """Never repeat a password, even if an agent (or something posing as one) echoes it."""
-        for secret in (self.password, self.agent_password):
-            if secret:
-                text = text.replace(secret, "********")
-        return text
+class ObshellAgents(object):
+    """The provider's client: any agent named by a term, over one shared transport."""
+
+    def __init__(self, options, transport, warn=None):
+        check_min_key_size_option(options.get("min_key_size"))
+        self.options = options
+        self.transport = transport
+        self.warn = warn
+        self.pins = normalize_pins(options.get("expected_fingerprint"))
+
+    def agent(self, term, public_key=None):
+        scheme, host, port = parse_term(term, self.options["scheme"], self.options["port"])
+        return ObshellClient.from_options(host, port, self.options, self.transport, warn=self.warn, scheme=scheme,
+                                          public_key=public_key, pins=self.pins)
+
+    def fetch(self, term):
+        return self.agent(term).fetch_secret()
+
+
+def check_term(term):
+    parse_term(term)
+    return term
+
+
+PROVIDER = Provider(
+    name=NAME,
+    var_prefix="obshell",
+    options=dict(OPTIONS, **VERIFY_OPTIONS),
+    client=lambda options, transport: ObshellAgents(options, transport, warn=transport.warn),
+    check_term=check_term,
+    profile=PROFILE,
+    check_record=record_checks,
+    term_name="agent",
+)
 
 
 def _path_only(path):

@@ -15,19 +15,23 @@ FOR INTERNAL COLLECTION USE ONLY.
 
 from __future__ import annotations
 
-CONNECTION = {
+# Every plugin that talks to a provider (doc fragment keyward.keys.connection.transport).
+TRANSPORT = {
     "timeout": dict(type="float", default=10.0, env=["KEYWARD_TIMEOUT"]),
     "retries": dict(type="int", default=3, env=["KEYWARD_RETRIES"]),
     "validate_certs": dict(type="bool", default=True, env=["KEYWARD_VALIDATE_CERTS"]),
     "ca_path": dict(type="path", env=["KEYWARD_CA_PATH"]),
-    "expected_fingerprint": dict(type="list", elements="str", no_log=False),
 }
+# Every plugin that returns key records (doc fragment keyward.keys.connection): pins too.
+CONNECTION = dict(TRANSPORT, expected_fingerprint=dict(type="list", elements="str", no_log=False))
 
 # Only lookups have these (modules always return whole records).
 LOOKUP = {
     "return_format": dict(type="str", default="pem", choices=["pem", "dict", "raw"]),
     "cache": dict(type="bool", default=True),
 }
+# Lookups whose results are not key records.
+LIST_LOOKUP = {"cache": LOOKUP["cache"]}
 
 _ARGSPEC_FIELDS = ("type", "default", "choices", "elements", "no_log", "aliases", "required")
 
@@ -62,3 +66,31 @@ def collect(get, *tables):
 
 def secret_names(*tables):
     return {name for table in tables for name, decl in table.items() if decl.get("no_log")}
+
+
+def secret_values(options, *tables):
+    """The values of the tables' no_log options that are set (strings), for masking."""
+    return [options[name] for name in secret_names(*tables) if isinstance(options.get(name), str) and options[name]]
+
+
+# Option names that hold secrets. The run-wide cache keys an entry on every option except these
+# (and the lookup-only ones), without importing the provider's table, so that a cache hit
+# imports nothing but the lookup base. A unit test checks every provider's no_log options
+# against this rule, so a secret can never end up in a cache key.
+SECRET_NAME_PARTS = ("password", "secret", "token", "passphrase", "private")
+# Options that do not change what is fetched: applied after the cache.
+NOT_IN_CACHE_KEY = frozenset(("return_format", "cache", "expected_fingerprint"))
+
+
+# Flags about secrets (allow_unpinned_password) are not secrets.
+NOT_SECRET_PREFIXES = ("allow_",)
+
+
+def is_secret_name(name):
+    return any(part in name for part in SECRET_NAME_PARTS) and not name.startswith(NOT_SECRET_PREFIXES)
+
+
+def cache_key_options(options):
+    """The options that go into a cache key: every option but secrets and post-cache ones."""
+    return {name: value for name, value in options.items()
+            if name not in NOT_IN_CACHE_KEY and not is_secret_name(name)}

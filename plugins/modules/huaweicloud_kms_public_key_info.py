@@ -12,7 +12,7 @@ version_added: 0.1.0
 description:
   - Fetches the public keys of asymmetric KMS keys with C(POST /v1.0/{project_id}/kms/get-publickey) and
     returns them as key records, with the key as SubjectPublicKeyInfo PEM, its type, size and fingerprints.
-  - Several keys are fetched concurrently, a few at a time.
+  - Several keys are fetched concurrently (up to 16 requests at a time).
   - Accepts every shape KMS returns keys in, including PKCS#1 RSA keys under a C(PUBLIC KEY) label with
     CRLF line endings (the API documentation's own example); RSA 2048 to 4096, EC P-256 and P-384, SM2.
   - "Authentication, first match wins: O(auth_token); O(access_key) and O(secret_key) (AK/SK request signing,
@@ -64,18 +64,17 @@ EXAMPLES = r"""
     dest: "/etc/pki/kms/{{ item.key_id }}.pem"
     content: "{{ item.public_key }}"
     mode: "0644"
-  loop: "{{ kms.keys }}"
+  loop: "{{ kms.public_keys }}"
   loop_control:
     label: "{{ item.key_id }}"
 
-- name: Credentials once for every Huawei Cloud task of the play
-  hosts: app
+- name: Credentials once for every Huawei Cloud task of a block
   module_defaults:
     group/keyward.keys.huaweicloud:
       region: ap-southeast-1
       access_key: "{{ vault_hw_access_key }}"
       secret_key: "{{ vault_hw_secret_key }}"
-  tasks:
+  block:
     - name: One key, pinned
       keyward.keys.huaweicloud_kms_public_key_info:
         key_id: "{{ signing_key_id }}"
@@ -92,7 +91,7 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-keys:
+public_keys:
   description: One key record per requested key ID, in the order given.
   returned: success
   type: list
@@ -141,39 +140,19 @@ keys:
           type: str
 """
 
-from ansible_collections.keyward.keys.plugins.module_utils import _keys
-from ansible_collections.keyward.keys.plugins.module_utils._concurrency import map_bounded
-from ansible_collections.keyward.keys.plugins.module_utils._huaweicloud import (
-    OPTIONS, PROVIDER, HuaweiKmsClient, check_key_id,
-)
-from ansible_collections.keyward.keys.plugins.module_utils._module import new_module, run, transport
-from ansible_collections.keyward.keys.plugins.module_utils._options import CONNECTION, argspec
+from ansible_collections.keyward.keys.plugins.module_utils._huaweicloud import PROVIDER
+from ansible_collections.keyward.keys.plugins.module_utils._module import provider_module, run_key_info
 
 
 def main():
-    module = new_module(
-        argspec(CONNECTION, OPTIONS,
-                key_ids=dict(type="list", elements="str", no_log=False),
-                key_id=dict(type="str", no_log=False)),
+    module = provider_module(
+        PROVIDER,
+        extra=dict(key_ids=dict(type="list", elements="str", no_log=False), key_id=dict(type="str", no_log=False)),
         mutually_exclusive=[("key_ids", "key_id")],
         required_one_of=[("key_ids", "key_id")],
     )
-
-    def work():
-        params = module.params
-        key_ids = params["key_ids"] if params["key_ids"] is not None else [params["key_id"]]
-        for key_id in key_ids:
-            check_key_id(key_id)
-        pins = _keys.normalize_pins(params["expected_fingerprint"])
-        client = HuaweiKmsClient.from_options(params, transport(module, PROVIDER))
-        distinct = list(dict.fromkeys(key_ids))
-        fetched = dict(zip(distinct, map_bounded(client.get_public_key, distinct)))
-        records = [fetched[key_id] for key_id in key_ids]
-        for record in records:
-            _keys.check_pins(record, pins)
-        return {"keys": records}
-
-    run(module, work)
+    params = module.params
+    run_key_info(module, PROVIDER, params["key_ids"] if params["key_ids"] is not None else [params["key_id"]])
 
 
 if __name__ == "__main__":

@@ -182,9 +182,9 @@ def mask_body_secrets(module, body):
 
 def envelope_of(exc):
     """On failure, also return the agent's answer (HTTP status and whole envelope) when there is one."""
-    if getattr(exc, "envelope", None) is None:
+    if getattr(exc, "body", None) is None:
         return {}
-    return {"status": exc.http_status, "json": exc.envelope}
+    return {"status": exc.status, "json": exc.body}
 
 
 def run(module):
@@ -193,6 +193,9 @@ def run(module):
     host, port = parse_host_port(params["host"], params["port"], option="host")
     client = _obshell.ObshellClient.from_options(host, port, params, _module.transport(module, _obshell.PROVIDER),
                                                  warn=module.warn, public_key=params.get("public_key"))
+    if client.password or client.agent_password:
+        # Decide before anything is sent, check mode included.
+        client.require_trusted_key()
     if module.check_mode and method != "GET":
         module.exit_json(changed=False, skipped=True,
                          msg="obshell: %s %s was not sent in check mode" % (method, _obshell._path_only(params["path"])))

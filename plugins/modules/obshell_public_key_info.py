@@ -51,7 +51,7 @@ EXAMPLES = r"""
 
 - name: Show its fingerprint
   ansible.builtin.debug:
-    msg: "{{ agent.keys[0].fingerprint_sha256 }}"
+    msg: "{{ agent.public_keys[0].fingerprint_sha256 }}"
 
 - name: Prove the agent holds the key and that the root password is right
   keyward.keys.obshell_public_key_info:
@@ -79,7 +79,7 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-keys:
+public_keys:
   description: The agent's key record (a list of one, like every C(*_info) module of this collection).
   returned: success
   type: list
@@ -152,37 +152,27 @@ agent:
 """
 
 from ansible_collections.keyward.keys.plugins.module_utils import _module, _obshell
-from ansible_collections.keyward.keys.plugins.module_utils._endpoints import parse_host_port
-from ansible_collections.keyward.keys.plugins.module_utils._options import CONNECTION, argspec
+from ansible_collections.keyward.keys.plugins.module_utils._endpoints import format_host_port, parse_host_port
 
 
 def run(module):
     params = module.params
     host, port = parse_host_port(params["host"], params["port"], option="host")
-    if params["verify"] == "password" and not (params.get("password") or params.get("agent_password")):
-        module.fail_json(msg="obshell: verify=password needs password (root@sys) or agent_password")
-    client = _obshell.ObshellClient.from_options(host, port, params, _module.transport(module, _obshell.PROVIDER),
-                                                 warn=module.warn)
-    result = {"verified": params["verify"]}
+    agents = _obshell.ObshellAgents(params, _module.transport(module, _obshell.PROVIDER), warn=module.warn)
+    client = agents.agent("%s://%s" % (params["scheme"], format_host_port(host, port)))
+    result = {"verified": params["verify"], "changed": False}
     if params["verify"] == "key":
         result["agent"] = client.verify_key()
     elif params["verify"] == "password":
         result["agent"], _ob_info = client.verify_password()
     record = client.record  # fetched, pinned and size-checked (again, if the key changed meanwhile)
-    warning = _obshell.weak_key_warning(record)
-    if warning:
-        module.warn(warning)
-    result["keys"] = [record]
-    result["changed"] = False
+    _obshell.record_checks(record, params, module.warn)
+    result["public_keys"] = [record]
     return result
 
 
 def main():
-    spec = argspec(
-        CONNECTION, _obshell.OPTIONS, _obshell.VERIFY_OPTIONS,
-        host=dict(type="str", default="127.0.0.1"),
-    )
-    module = _module.new_module(spec)
+    module = _module.provider_module(_obshell.PROVIDER, extra=dict(host=dict(type="str", default="127.0.0.1")))
     _module.run(module, lambda: run(module))
 
 

@@ -94,8 +94,24 @@ class RecordCache(object):
                 pass
             raise
 
-    def get_or_fetch(self, material, fetch):
-        """The cached value for `material`, or fetch() under the entry's lock and store it."""
+    def peek(self, material):
+        """The cached value for `material` without waiting for a lock: ('value', v), ('error', e) or None."""
+        try:
+            self._ensure_dir()
+        except (OSError, OptionError):
+            return None
+        entry = self._read(os.path.join(self.directory, cache_name(material) + ".json"))
+        if entry is None:
+            return None
+        if "error" in entry:
+            return "error", error_from_dict(entry["error"])
+        return "value", entry["value"]
+
+    def get_or_fetch(self, material, fetch, secrets=()):
+        """The cached value for `material`, or fetch() under the entry's lock and store it.
+
+        secrets: values masked in a failure before it is stored (a provider may echo them).
+        """
         self._ensure_dir()
         name = cache_name(material)
         path = os.path.join(self.directory, name + ".json")
@@ -107,7 +123,7 @@ class RecordCache(object):
                     # Another worker may have filled it while we waited for the lock.
                     entry = self._read(path)
                     if entry is None:
-                        entry = self._fetch_entry(fetch)
+                        entry = self._fetch_entry(fetch, secrets)
                         self._write(path, entry)
                 finally:
                     fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
@@ -115,13 +131,13 @@ class RecordCache(object):
             raise error_from_dict(entry["error"])
         return entry["value"]
 
-    def _fetch_entry(self, fetch):
+    def _fetch_entry(self, fetch, secrets=()):
         now = self._clock()
         try:
             return {"value": fetch(), "expires": now + self.ttl}
         except OptionError:
             raise  # the user's own mistake: nothing to remember
         except ProviderError as exc:
-            return {"error": exc.to_dict(), "expires": now + self.error_ttl}
+            return {"error": (exc.scrubbed(secrets) if secrets else exc).to_dict(), "expires": now + self.error_ttl}
         except KeywardError:
             raise

@@ -3,14 +3,24 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The one lookup base class: options, the run-wide cache, pins, return formats, errors.
 
-A provider lookup sets PROVIDER / OPTION_TABLES and implements make_client(), cache_material()
-and fetch_record(); everything else is here.
+A provider lookup is its documentation plus `PROVIDER = "<name in _registry.py>"`. Everything
+else is here and in module_utils/_provider.py.
+
+A cache hit is the common case (Ansible runs a lookup once per host and task, each time in a
+freshly forked worker that compiles every module it imports), so a hit imports only this file,
+the cache and the pins: the provider's module, the transport, `requests` and `cryptography`
+are imported on a miss.
+
+Options are data, not templates: a keyword argument or an environment variable is used exactly
+as given. Only a `keyward_<provider>_<option>` variable is templated, the way Ansible templates
+any variable (ansible/ansible#79244: the config manager hands variables over untemplated).
 
 Controller side only.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 
 from ansible.config.manager import ensure_type
@@ -18,99 +28,106 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
-from ansible_collections.keyward.keys.plugins.module_utils import _keys, _transport
-from ansible_collections.keyward.keys.plugins.module_utils._concurrency import map_bounded
-from ansible_collections.keyward.keys.plugins.module_utils._errors import KeywardError, OptionError
-from ansible_collections.keyward.keys.plugins.module_utils._options import CONNECTION, LOOKUP, collect
+from ansible_collections.keyward.keys.plugins.module_utils._errors import KeywardError, OptionError, scrub
+from ansible_collections.keyward.keys.plugins.module_utils._options import cache_key_options, is_secret_name
+from ansible_collections.keyward.keys.plugins.module_utils._pins import normalize_pins
 from ansible_collections.keyward.keys.plugins.plugin_utils._cache import RecordCache
 
 display = Display()
 
 
-def _has_template(value):
-    if isinstance(value, str):
-        return "{{" in value
-    if isinstance(value, (list, tuple)):
-        return any(isinstance(item, str) and "{{" in item for item in value)
-    return False
+def _flatten(terms):
+    flat = []
+    for term in terms:
+        if isinstance(term, (list, tuple)):
+            flat.extend(term)
+        else:
+            flat.append(term)
+    return flat
 
 
 class KeywardLookupBase(LookupBase):
-    PROVIDER = None  # the record's provider name, also the prefix of messages
-    OPTION_TABLES = ()  # the provider's own option tables (connection and lookup ones are added)
-    WITH_LOOKUP_OPTIONS = True  # False for lookups whose results are not key records
+    PROVIDER = None  # the provider's name in module_utils/_registry.py
+    RECORDS = True  # False for lookups whose results are not key records (no pins, no return formats)
+    # True when the provider's check_record must also run on cached records (it then loads the
+    # provider on a hit too).
+    CHECKS_CACHED_RECORDS = False
 
-    # -- to implement ----------------------------------------------------------------------
-    def make_client(self, options):
-        raise NotImplementedError
-
-    def cache_material(self, term, options):
-        """Public data that determines the answer for term (never a secret); None: do not cache."""
-        raise NotImplementedError
-
-    def fetch_record(self, client, term, options):
-        raise NotImplementedError
-
-    # -- shared ----------------------------------------------------------------------------
-    def tables(self):
-        tables = (CONNECTION,) + tuple(self.OPTION_TABLES)
-        if self.WITH_LOOKUP_OPTIONS:
-            tables += (LOOKUP,)
-        return tables
-
-    def read_options(self, variables, kwargs):
-        self.set_options(var_options=variables, direct=kwargs)
-        self._env_first_found_wins(variables, kwargs)
-        options = collect(self._option, *self.tables())
-        for lib, error in (("requests", _transport.REQUESTS_IMPORT_ERROR), ("cryptography", _keys.CRYPTOGRAPHY_IMPORT_ERROR)):
-            if error:
-                raise OptionError("the Python library '%s' is required on the controller for this lookup" % lib)
-        return options
-
-    def _env_first_found_wins(self, variables, kwargs):
-        """Where an option lists several environment variables, the first one set wins.
-
-        Ansible's config manager keeps the last one it finds; our contract (and the modules'
-        env_fallback) takes them in the order the option tables give. Only options that no
-        keyword argument and no variable set are corrected (get_option_and_origin() cannot
-        tell on ansible-core 2.16, where it ignores both).
-        """
+    # -- options ---------------------------------------------------------------------------
+    def _definitions(self):
         from ansible import constants as C
 
         definitions = C.config.get_configuration_definitions("lookup", self._load_name) or {}
-        variables = variables or {}
-        for table in self.tables():
-            for name, decl in table.items():
-                names = decl.get("env") or ()
-                if len(names) < 2 or name in kwargs:
-                    continue
-                var_names = [entry.get("name") for entry in definitions.get(name, {}).get("vars") or []]
-                if any(var in variables for var in var_names):
-                    continue
-                for env_name in names:
-                    if env_name in os.environ:
-                        self.set_option(name, ensure_type(os.environ[env_name], decl.get("type", "str")))
-                        break
+        return {name: spec for name, spec in definitions.items() if not name.startswith("_")}
 
-    def _option(self, name):
-        value = self.get_option(name)
-        # Options taken from keyward_<provider>_* variables reach plugins untemplated
-        # (ansible/ansible#79244); render them so '{{ vault_secret }}' works there too.
-        if getattr(self, "_templar", None) is not None and _has_template(value):
-            value = self._templar.template(value)
+    def read_options(self, variables, kwargs):
+        definitions = self._definitions()
+        unknown = sorted(set(kwargs) - set(definitions))
+        if unknown:
+            hints = []
+            for name in unknown:
+                close = difflib.get_close_matches(name, definitions, n=1)
+                hints.append("%s%s" % (name, " (did you mean %s?)" % close[0] if close else ""))
+            raise OptionError("%s: unknown option%s %s; known options: %s" % (
+                self.PROVIDER, "s" if len(unknown) > 1 else "", ", ".join(hints), ", ".join(sorted(definitions))))
+        variables = variables or {}
+        try:
+            self.set_options(var_options=variables, direct=kwargs)
+        except Exception as exc:  # the config manager's message may quote a secret given with a wrong type
+            raise OptionError("%s: %s" % (self.PROVIDER, scrub(exc, self._secret_candidates(definitions, variables, kwargs))))
+        options = {}
+        for name, spec in definitions.items():
+            var_names = [entry.get("name") for entry in spec.get("vars") or []]
+            value = self.get_option(name)
+            if name in kwargs:
+                pass  # data: used exactly as given
+            elif any(var in variables for var in var_names):
+                value = self._template_var(value)
+            else:
+                value = self._first_env(spec, value)
+            options[name] = value
+        return options
+
+    def _first_env(self, spec, value):
+        """Where an option lists several environment variables, the first one set wins.
+
+        Ansible's config manager keeps the last one it finds; our contract (and the modules'
+        env_fallback) takes them in the order the documentation lists them.
+        """
+        for entry in spec.get("env") or ():
+            env_name = entry.get("name")
+            if env_name in os.environ:
+                return ensure_type(os.environ[env_name], spec.get("type", "str"))
         return value
 
-    def transport(self, options):
-        return _transport.Transport(
-            self.PROVIDER,
-            timeout=options["timeout"],
-            retries=options["retries"],
-            validate_certs=options["validate_certs"],
-            ca_path=options.get("ca_path"),
-            warn=display.warning,
-            debug=display.vvv,
-        )
+    def _template_var(self, value):
+        templar = getattr(self, "_templar", None)
+        if templar is None:
+            return value
+        if isinstance(value, str) and "{{" in value:
+            return templar.template(value)
+        if isinstance(value, list) and any(isinstance(item, str) and "{{" in item for item in value):
+            return [templar.template(item) if isinstance(item, str) else item for item in value]
+        return value
 
+    @staticmethod
+    def _secret_candidates(definitions, variables, kwargs):
+        found = []
+        for name, spec in definitions.items():
+            if not is_secret_name(name):
+                continue
+            values = [kwargs.get(name)]
+            values += [variables.get(entry.get("name")) for entry in spec.get("vars") or []]
+            values += [os.environ.get(entry.get("name")) for entry in spec.get("env") or []]
+            for value in values:
+                if value is None:
+                    continue
+                items = value if isinstance(value, (list, tuple)) else [value]
+                found.extend(str(item) for item in items)
+                found.append(str(value))
+        return found
+
+    # -- running ---------------------------------------------------------------------------
     def run(self, terms, variables=None, **kwargs):
         try:
             options = self.read_options(variables, kwargs)
@@ -118,42 +135,71 @@ class KeywardLookupBase(LookupBase):
         except KeywardError as exc:
             raise AnsibleLookupError(str(exc))
 
+    def provider(self):
+        from ansible_collections.keyward.keys.plugins.module_utils import _registry
+
+        return _registry.load(self.PROVIDER)
+
+    def cache_key(self, term, options):
+        """Public data that determines the answer: the term and every non-secret option."""
+        return {"provider": self.PROVIDER, "term": term, "options": cache_key_options(options)}
+
     def lookup(self, terms, options):
-        """The default flow for key lookups: one record per term, cached, pinned, formatted."""
-        pins = _keys.normalize_pins(options.get("expected_fingerprint"))
-        terms = self.normalize_terms(terms)
-        client = self.make_client(options)
+        from ansible_collections.keyward.keys.plugins.module_utils._provider import plain_term
+
+        terms = [plain_term(term, self.PROVIDER) for term in _flatten(terms)]
+        if not self.RECORDS:
+            return self.lookup_list(terms, options)
+        pins = normalize_pins(options.get("expected_fingerprint"))
         cache = RecordCache() if options.get("cache") else None
+        found = {}
+        for term in dict.fromkeys(terms):
+            hit = cache.peek(self.cache_key(term, options)) if cache is not None else None
+            if hit is not None:
+                kind, value = hit
+                if kind == "error":
+                    raise value
+                found[term] = value
+        hits = set(found)
+        misses = [term for term in dict.fromkeys(terms) if term not in found]
+        provider = self.provider() if misses or self.CHECKS_CACHED_RECORDS else None
+        if misses:
+            from ansible_collections.keyward.keys.plugins.module_utils._provider import fetch_records
 
-        def one(term):
-            material = self.cache_material(term, options) if cache else None
-            if material is None:
-                record = self.fetch_record(client, term, options)
-            else:
-                record = cache.get_or_fetch(material, lambda: self.fetch_record(client, term, options))
-            _keys.check_pins(record, pins)
-            self.after_fetch(record, options, term)
-            return self.format(record, options["return_format"])
+            fetched = fetch_records(provider, options, misses, cache=cache,
+                                    cache_key=lambda term: self.cache_key(term, options),
+                                    warn=display.warning, debug=display.vvv)
+            found.update(zip(misses, fetched))
+        if hits:
+            from ansible_collections.keyward.keys.plugins.module_utils._pins import check_pins
 
-        # A term given twice is fetched once, with or without the cache.
-        distinct = list(dict.fromkeys(terms))
-        results = dict(zip(distinct, map_bounded(one, distinct)))
-        return [results[term] for term in terms]
+            for term in hits:
+                check_pins(found[term], pins)
+                if provider is not None and provider.check_record is not None:
+                    provider.check_record(found[term], options, display.warning)
+        self.after_records([(term, found[term]) for term in dict.fromkeys(terms)], options, provider)
+        return [self.format(found[term], options["return_format"]) for term in terms]
 
-    def normalize_terms(self, terms):
-        flat = []
-        for term in terms:
-            if isinstance(term, (list, tuple)):
-                flat.extend(term)
-            else:
-                flat.append(term)
-        for term in flat:
-            if not isinstance(term, str) or not term.strip():
-                raise OptionError("%s: every term must be a non-empty string, got %r" % (self.PROVIDER, term))
-        return [term.strip() for term in flat]
+    def lookup_list(self, terms, options):
+        """Lookups whose API lists (no terms): the provider's list(), cached, then its after_cache."""
+        if terms:
+            raise OptionError("%s: this lookup takes no terms (got %d)" % (self.PROVIDER, len(terms)))
+        cache = RecordCache() if options.get("cache") else None
+        hit = cache.peek(self.cache_key("", options)) if cache is not None else None
+        provider = self.provider()
+        if hit is not None:
+            kind, items = hit
+            if kind == "error":
+                raise items
+        else:
+            from ansible_collections.keyward.keys.plugins.module_utils._provider import fetch_list
 
-    def after_fetch(self, record, options, term):
-        """Hook for per-record checks that must also run on cached records (warnings, sizes)."""
+            items = fetch_list(provider, options, cache=cache, cache_key=lambda term: self.cache_key(term, options),
+                               warn=display.warning, debug=display.vvv, finish=False)
+        return provider.finish_list(items, options)
+
+    def after_records(self, pairs, options, provider):
+        """Hook run on every call's (term, record) pairs, fetched or cached (obshell's verify)."""
 
     @staticmethod
     def format(record, return_format):

@@ -173,7 +173,7 @@ def test_lookups_from_environment_and_variables(hws, pki, run_playbook, tmp_path
         assert res["r_temp"]["ansible_facts"]["temp_pem"] == ec384
         assert res["r_token"]["ansible_facts"]["token_record"]["key_type"] == "EC"
         module = res["r_module_env"]
-        assert module["keys"][0]["key_type"] == "SM2" and module["changed"] is False
+        assert module["public_keys"][0]["key_type"] == "SM2" and module["changed"] is False
 
     kms = [r for r in hws.requests if r["path"].endswith("/kms/get-publickey")]
     by_ak = [r for r in kms if "Access=%s," % emu.ACCESS_KEY in r["headers"].get("Authorization", "")]
@@ -181,8 +181,8 @@ def test_lookups_from_environment_and_variables(hws, pki, run_playbook, tmp_path
     # the template's), plus one per module call (modules run on hosts and share no cache)
     assert len(by_ak) == len(set(SHAPES) | {"ec_p256"}) + len(hosts), len(by_ak)
     assert len([r for r in kms if "Access=%s," % emu.TEMP_ACCESS_KEY in r["headers"].get("Authorization", "")]) == 1
-    # a bare auth_token gives no public identity, so nothing is cached: one request per host
-    assert len([r for r in kms if r["headers"].get("X-Auth-Token") == token]) == len(hosts)
+    # the cache key is the term and every non-secret option (never the token): one request in all
+    assert len([r for r in kms if r["headers"].get("X-Auth-Token") == token]) == 1
     assert not [r for r in kms if "WRONGACCESSKEY" in r["headers"].get("Authorization", "")]
     _assert_no_secrets(result, [emu.SECRET_KEY, emu.TEMP_SECRET_KEY, emu.TEMP_SECURITY_TOKEN, token, BAD_SECRET])
 
@@ -312,7 +312,7 @@ PLAYBOOK_MODULE = r"""
     - name: module one pinned
       keyward.keys.huaweicloud_kms_public_key_info:
         key_id: "{{ keys.rsa2048 }}"
-        expected_fingerprint: "{{ r_keys['keys'][0].pin_sha256 }}"
+        expected_fingerprint: "{{ r_keys['public_keys'][0].pin_sha256 }}"
       register: r_one
 
     - name: module check mode
@@ -436,10 +436,10 @@ def test_module_with_module_defaults(hws, pki, run_playbook, tmp_path):
 
     keys = res["r_keys"]
     assert keys["changed"] is False
-    assert [(k["key_type"], k["key_size"], k["curve"]) for k in keys["keys"]] == [EXPECTED[n] for n in SHAPES]
-    assert keys["keys"][SHAPES.index("doc_example")]["public_key_raw"] == emu.DOC_EXAMPLE_PUBLIC_KEY
-    assert res["r_one"]["keys"][0]["key_id"] == KEY["rsa2048"]
-    assert res["r_check"]["changed"] is False and res["r_check"]["keys"][0]["curve"] == "secp384r1"
+    assert [(k["key_type"], k["key_size"], k["curve"]) for k in keys["public_keys"]] == [EXPECTED[n] for n in SHAPES]
+    assert keys["public_keys"][SHAPES.index("doc_example")]["public_key_raw"] == emu.DOC_EXAMPLE_PUBLIC_KEY
+    assert res["r_one"]["public_keys"][0]["key_id"] == KEY["rsa2048"]
+    assert res["r_check"]["changed"] is False and res["r_check"]["public_keys"][0]["curve"] == "secp384r1"
     mismatch = res["r_mismatch"]
     assert mismatch["failed"] and "fingerprint mismatch" in mismatch["msg"]
     assert mismatch["error"]["key"] == KEY["rsa2048"]
@@ -448,11 +448,11 @@ def test_module_with_module_defaults(hws, pki, run_playbook, tmp_path):
     _one_line_error(res["r_disabled"], KEY["disabled"], 400, "KMS.0209")
     _one_line_error(res["r_bad_signature"], KEY["rsa2048"], 401, "APIGW.0301")
     assert res["r_invalid"]["failed"] and "not a KMS key ID" in res["r_invalid"]["msg"]
-    assert res["r_retried"]["keys"][0]["curve"] == "secp256r1"
+    assert res["r_retried"]["public_keys"][0]["curve"] == "secp256r1"
     assert not any(rule["actions"] for rule in hws.faults._rules)
 
-    assert [k["key_id"] for k in res["r_password"]["keys"]] == [KEY[n] for n in SHAPES[:5]]
-    assert res["r_token"]["keys"][0]["curve"] == "secp384r1"
+    assert [k["key_id"] for k in res["r_password"]["public_keys"]] == [KEY[n] for n in SHAPES[:5]]
+    assert res["r_token"]["public_keys"][0]["curve"] == "secp384r1"
     assert "token expires" in _one_line_error(res["r_expired"], KEY["ec_p384"], 401, "APIGW.0301")
     wrong = res["r_wrong_password"]
     assert wrong["failed"] and "IAM login of %s@%s failed" % (emu.USERNAME, emu.DOMAIN_NAME) in wrong["msg"]

@@ -50,7 +50,7 @@ HAPPY = """
       keyward.keys.obshell_public_key_info:
         host: "127.0.0.1:%(a)d"
         verify: key
-        expected_fingerprint: "{{ r_none['keys'][0].pin_sha256 }}"
+        expected_fingerprint: "{{ r_none['public_keys'][0].pin_sha256 }}"
       register: r_key
 
     - name: key and root password proven, password from the environment
@@ -123,8 +123,8 @@ HAPPY = """
         path: /api/v1/obcluster/parameters
         body: '{"params": [{"name": "syslog_level", "value": "INFO"}]}'
         agent_password: "{{ agent_pw }}"
-        public_key: "{{ r_none['keys'][0] }}"
-        expected_fingerprint: "{{ r_none['keys'][0].fingerprint_sha256 }}"
+        public_key: "{{ r_none['public_keys'][0] }}"
+        expected_fingerprint: "{{ r_none['public_keys'][0].fingerprint_sha256 }}"
       register: r_patch
 
     - name: GET the parameters back with the agent password as a PEM pin
@@ -132,7 +132,7 @@ HAPPY = """
         port: %(a)d
         path: /api/v1/obcluster/parameters
         agent_password: "{{ agent_pw }}"
-        public_key: "{{ r_none['keys'][0].public_key }}"
+        public_key: "{{ r_none['public_keys'][0].public_key }}"
       register: r_params
 
     - name: wrong root password (its error must not show it either)
@@ -166,13 +166,13 @@ def test_modules_happy_paths(run_playbook, fresh, tmp_path):
 
     none = found["r_none"]
     assert none["changed"] is False and none["verified"] == "none" and "agent" not in none
-    assert none["keys"] == [dict(expected, metadata=dict(none["keys"][0]["metadata"]))]
-    assert none["keys"][0]["metadata"]["ip"] == "127.0.0.1" and none["keys"][0]["metadata"]["port"] == 2886
+    assert none["public_keys"] == [dict(expected, metadata=dict(none["public_keys"][0]["metadata"]))]
+    assert none["public_keys"][0]["metadata"]["ip"] == "127.0.0.1" and none["public_keys"][0]["metadata"]["port"] == 2886
     assert found["r_key"]["verified"] == "key" and found["r_key"]["agent"]["identity"] == "CLUSTER AGENT"
     assert found["r_password"]["verified"] == "password"
-    assert found["r_group"]["verified"] == "key" and found["r_group"]["keys"][0]["key_id"] == expected["key_id"]
+    assert found["r_group"]["verified"] == "key" and found["r_group"]["public_keys"][0]["key_id"] == expected["key_id"]
     small_result = found["r_small"]
-    assert small_result["keys"][0]["key_size"] == 512
+    assert small_result["public_keys"][0]["key_size"] == 512
     assert any("512-bit" in w and "4.4.2.0" in w for w in small_result.get("warnings", []))
 
     get = found["r_get"]
@@ -359,7 +359,7 @@ def test_https_and_ipv6_modules(run_playbook, pki, tmp_path):
                               extra_vars={"ca": pki["ca.pem"], "root_pw": ROOT_PW, "out_dir": str(tmp_path)})
         assert result.rc == 0, result
         found = saved(tmp_path, result)
-        assert found["r_tls"]["keys"][0]["public_key"] == agent.spki_pem
+        assert found["r_tls"]["public_keys"][0]["public_key"] == agent.spki_pem
         if v6 is None:
             pytest.skip("IPv6 loopback is not available; the https part passed")
         assert found["r_v6"]["status"] == 200 and found["r_v6"]["key"]["key_id"] == "[::1]:%d" % v6.port

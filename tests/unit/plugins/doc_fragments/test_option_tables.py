@@ -230,7 +230,7 @@ def check_module(name, doc_options, spec, tables):
     for option, entry in sorted(spec.items()):
         if any(word in option for word in SECRET_WORDS) and option not in table and "no_log" not in entry:
             problems.append("module %s: option %s looks secret but sets no no_log" % (name, option))
-        if any(word in option for word in ("password", "secret")) and option in table and not entry.get("no_log"):
+        if _options.is_secret_name(option) and option in table and not entry.get("no_log"):
             problems.append("module %s: secret option %s is not no_log" % (name, option))
     return problems
 
@@ -240,9 +240,13 @@ def check_secret_tables(tables):
     problems = []
     for table in tables:
         for option, decl in table.items():
-            secret = any(word in option for word in ("password", "secret")) or option in ("auth_token", "security_token")
+            # The same rule decides what the run-wide cache leaves out of its keys.
+            secret = _options.is_secret_name(option)
             if secret and decl.get("no_log") is not True:
                 problems.append("table option %s is a secret but not no_log=True" % option)
+            if decl.get("no_log") is True and not secret:
+                problems.append("table option %s is no_log but its name does not say it is a secret, so the "
+                                "lookup cache would key on it" % option)
             if decl.get("no_log") and decl.get("default") is not None:
                 problems.append("table option %s is secret and has a default" % option)
     return problems

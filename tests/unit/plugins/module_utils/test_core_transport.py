@@ -233,7 +233,7 @@ def test_timeout_error_mentions_the_timeout(server):
     assert time.monotonic() - started < 3
     text = str(info.value)
     assert "0.3s" in text and "\n" not in text
-    assert text.startswith("obshell: key k1: no answer from 127.0.0.1:%d within 0.3s" % server.port)
+    assert text.startswith("obshell: key k1: timed out: no complete answer from 127.0.0.1:%d within 0.3s" % server.port)
     assert server.count("^/key$") == 2
 
 
@@ -406,10 +406,17 @@ def test_invalid_options_are_option_errors(kwargs, fragment):
         Transport("obshell", **kwargs)
 
 
-def test_verify_setting():
-    assert Transport("p", ca_path="/x/ca.pem").verify == "/x/ca.pem"
+def test_verify_setting(pki):
+    assert Transport("p", ca_path=pki["ca.pem"]).verify == pki["ca.pem"]
     assert Transport("p", validate_certs=False, ca_path="/x/ca.pem").verify is False
     assert Transport("p").verify is True
+
+
+def test_missing_ca_path_is_a_one_line_option_error():
+    with pytest.raises(OptionError) as info:
+        Transport("p", ca_path="/nonexistent/ca.pem")
+    assert str(info.value) == ("ca_path /nonexistent/ca.pem is not a readable file (a PEM bundle of CA "
+                               "certificates)")
 
 
 # --- requests that must not run twice (idempotent=False) -------------------------------------

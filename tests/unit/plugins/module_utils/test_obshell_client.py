@@ -50,11 +50,14 @@ def server(shared_server, agent):
 
 
 def make_transport(retries=2):
-    return Transport("obshell", timeout=5, retries=retries, sleep=lambda s: None)
+    return Transport("obshell", timeout=5, retries=retries, sleep=lambda s: None, profile=_obshell.PROFILE,
+                     secrets=(ROOT_PW, AGENT_PW))
 
 
 def make_client(server, warnings=None, **kwargs):
+    """A client; passwords go to the agent's key without a pin here (the pin rule has its own tests)."""
     kwargs.setdefault("transport", make_transport())
+    kwargs.setdefault("allow_unpinned_password", True)
     return _obshell.ObshellClient(
         "127.0.0.1", server.port, warn=(warnings.append if warnings is not None else None), **kwargs)
 
@@ -140,8 +143,8 @@ def test_wrong_password_is_reported_without_it(server):
     assert (error.status, error.code) == (401, "Security.Authentication.IncorrectOceanbasePassword")
     assert "OceanBase password is incorrect" in str(error) and "check the password option" in str(error)
     assert ROOT_PW not in str(error)
-    assert error.envelope["error"]["code"] == 10008
-    assert error.request_id == error.envelope["traceId"]
+    assert error.body["error"]["code"] == 10008
+    assert error.request_id == error.body["traceId"]
 
 
 def test_single_agent_without_agent_password_warns(keys, server):
@@ -254,7 +257,7 @@ def test_persistent_decrypt_failure(server, agent, keys):
     assert "even after fetching it again" in str(error)
     assert server.count("/api/v1/secret") == 2 and server.count("/api/v1/info") == 2
     # The agent gives no trace id for header failures; ours is reported instead.
-    assert error.envelope["traceId"] == "" and error.request_id == sent_header(server)["X-OBSHELL-Trace-ID"]
+    assert error.body["traceId"] == "" and error.request_id == sent_header(server)["X-OBSHELL-Trace-ID"]
 
 
 @pytest.mark.parametrize("shape", ["pem", "raw", "record"])

@@ -1,0 +1,188 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyward.keys contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Auth strategies the transport applies to every attempt of a request.
+
+- Signer: a per-attempt signature (Huawei SDK-HMAC-SHA256, Alibaba V3, NAVER v2). Each attempt
+  is signed afresh, so a retry after a long Retry-After never carries a stale time stamp.
+- TokenLogin: a header from a login (Huawei IAM); a 401 answer logs in again, once.
+- Digest: HTTP Digest (RFC 7616, qop=auth, MD5 or SHA-256). The 401 challenge and the answer
+  to it are one attempt for the transport (counted and logged once); later requests reuse the
+  challenge with an increasing nonce count, so a list of pages costs one extra round trip.
+
+The transport calls apply(prepared) before each send, challenge(reply, prepared) after a 401
+to answer a challenge within the same attempt, and refresh(reply) to decide on one new attempt.
+
+FOR INTERNAL COLLECTION USE ONLY.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+
+
+class Auth(object):
+    """No authentication."""
+
+    name = "none"
+
+    def apply(self, prepared):
+        """Set whatever this attempt needs (headers, signature) on the prepared request."""
+
+    def challenge(self, reply, prepared):
+        """True when reply is a challenge this strategy answered on prepared: send it again now."""
+        return False
+
+    def refresh(self, reply):
+        """True when a 401 reply is worth one more attempt after this strategy renewed itself."""
+        return False
+
+
+NO_AUTH = Auth()
+
+
+class Signer(Auth):
+    """sign(prepared) sets the signature headers; called for every attempt."""
+
+    name = "signature"
+
+    def __init__(self, sign):
+        self._sign = sign
+
+    def apply(self, prepared):
+        self._sign(prepared)
+
+
+class TokenLogin(Auth):
+    """A token from login(stale) sent in a header; one new login when the service answers 401.
+
+    login(stale) returns the token; it is called lazily, once (stale=None), and again once after
+    a 401 with the refused token as stale, so a login that remembers tokens replaces that one.
+    Thread-safe: concurrent requests share one login.
+    """
+
+    name = "token"
+
+    def __init__(self, login, header="X-Auth-Token"):
+        self._login = login
+        self.header = header
+        self._token = None
+        self._stale = None
+        self._refreshed = False
+        self._lock = threading.Lock()
+
+    def token(self):
+        with self._lock:
+            if self._token is None:
+                self._token = self._login(self._stale)
+            return self._token
+
+    def apply(self, prepared):
+        prepared.headers[self.header] = self.token()
+
+    def refresh(self, reply):
+        if reply.status_code != 401:
+            return False
+        with self._lock:
+            sent = reply.request_headers.get(self.header) if reply.request_headers is not None else None
+            if self._token is not None and sent not in (None, self._token):
+                return True  # another thread already logged in again: retry with its token
+            if self._refreshed:
+                return False
+            self._refreshed = True
+            self._stale, self._token = self._token, None
+        return True
+
+
+_CHALLENGE_PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
+_HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
+
+
+def parse_challenge(header):
+    """The parameters of a 'Digest ...' WWW-Authenticate header, names lower-cased; None if not Digest."""
+    if not header:
+        return None
+    text = header.strip()
+    if not text[:7].lower() == "digest ":
+        return None
+    params = {}
+    for name, quoted, bare in _CHALLENGE_PARAM.findall(text[7:]):
+        params[name.lower()] = re.sub(r"\\(.)", r"\1", quoted) if quoted else bare
+    return params
+
+
+class Digest(Auth):
+    """HTTP Digest with a user name and password, qop=auth."""
+
+    name = "digest"
+
+    def __init__(self, username, password):
+        self.username = username
+        self._password = password
+        self._challenge = None
+        self._nonce_count = 0
+        self._lock = threading.Lock()
+
+    def _hash(self):
+        algorithm = (self._challenge.get("algorithm") or "MD5").upper()
+        if algorithm not in _HASHES:
+            return None
+        return lambda text: _HASHES[algorithm](text.encode("utf-8")).hexdigest()
+
+    def header(self, method, path_url):
+        """The Authorization header for one request under the current challenge."""
+        with self._lock:
+            challenge = self._challenge
+            self._nonce_count += 1
+            count = self._nonce_count
+        digest = self._hash()
+        realm, nonce = challenge.get("realm", ""), challenge.get("nonce", "")
+        ha1 = digest("%s:%s:%s" % (self.username, realm, self._password))
+        ha2 = digest("%s:%s" % (method, path_url))
+        nc = "%08x" % count
+        cnonce = hashlib.sha256(os.urandom(16)).hexdigest()[:16]
+        qops = [q.strip() for q in (challenge.get("qop") or "").split(",") if q.strip()]
+        fields = [("username", self.username), ("realm", realm), ("nonce", nonce), ("uri", path_url)]
+        if "auth" in qops:
+            response = digest("%s:%s:%s:%s:auth:%s" % (ha1, nonce, nc, cnonce, ha2))
+            extra = ", qop=auth, nc=%s, cnonce=\"%s\"" % (nc, cnonce)
+        else:
+            response = digest("%s:%s:%s" % (ha1, nonce, ha2))
+            extra = ""
+        fields.append(("response", response))
+        if challenge.get("opaque"):
+            fields.append(("opaque", challenge["opaque"]))
+        if challenge.get("algorithm"):
+            fields.append(("algorithm", challenge["algorithm"]))
+        quoted = ", ".join('%s="%s"' % (name, value.replace("\\", "\\\\").replace('"', '\\"'))
+                           for name, value in fields if name != "algorithm")
+        if challenge.get("algorithm"):
+            quoted += ", algorithm=%s" % challenge["algorithm"]
+        return "Digest " + quoted + extra
+
+    def apply(self, prepared):
+        if self._challenge is not None:
+            prepared.headers["Authorization"] = self.header(prepared.method, prepared.path_url)
+
+    def challenge(self, reply, prepared):
+        if reply.status_code != 401:
+            return False
+        params = parse_challenge(reply.headers.get("WWW-Authenticate"))
+        if params is None or (params.get("algorithm") or "MD5").upper() not in _HASHES:
+            return False
+        with self._lock:
+            previous = self._challenge
+        answered = prepared.headers.get("Authorization")
+        # Answer a first challenge, a stale nonce or a new nonce; a refused answer to the very
+        # challenge we answered means wrong credentials, which is final.
+        if (answered and previous is not None and params.get("nonce") == previous.get("nonce")
+                and params.get("stale", "").lower() != "true"):
+            return False
+        with self._lock:
+            self._challenge = params
+            self._nonce_count = 0
+        prepared.headers["Authorization"] = self.header(prepared.method, prepared.path_url)
+        return True

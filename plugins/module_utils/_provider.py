@@ -1,0 +1,159 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyward.keys contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The provider contract: what a provider declares, and the one path that fetches records.
+
+A provider module (module_utils/_<provider>.py) declares one `PROVIDER = Provider(...)`:
+
+    name        the record's `provider` field and the prefix of its messages
+    var_prefix  lookups read `keyward_<var_prefix>_<option>` variables
+    options     its option table (_options.py format); the connection options are added
+    client      client(options, transport) -> object with fetch(term) -> record
+                (and list() -> records, where the API lists)
+    check_term  term -> normalised term, or OptionError; runs before any request
+    profile     its ApiProfile (_api_profile.py) for the transport
+    records     False when results are not key records (no pins, no return formats)
+    check_record(record, options, warn): per-record checks that must also run on cached records
+    finish      finish(items, options) -> items, applied to a list after the cache (values that
+                depend on the clock, such as days until expiry, are never cached)
+    max_workers the bound on concurrent requests for one call, sized for its rate limits
+
+Everything else is derived here: the transport (with the provider's profile and its secret
+option values to mask), dedupe of terms, bounded concurrency, the run-wide cache and pins.
+Lookups (plugin_utils/_lookup.py) and modules (_module.py) both go through fetch_records.
+
+FOR INTERNAL COLLECTION USE ONLY.
+"""
+
+from __future__ import annotations
+
+from ._concurrency import DEFAULT_WORKERS, map_bounded
+from ._errors import KeywardError, OptionError
+from ._options import CONNECTION, TRANSPORT, secret_values
+from ._pins import check_pins, normalize_pins
+
+
+def plain_term(term, provider_name):
+    """Any non-empty string, stripped (the provider's check_term refines it)."""
+    if not isinstance(term, str) or not term.strip():
+        raise OptionError("%s: every term must be a non-empty string, got %r" % (provider_name, term))
+    return term.strip()
+
+
+class Provider(object):
+    def __init__(self, name, var_prefix, options, client, check_term=None, profile=None, records=True,
+                 check_record=None, finish=None, max_workers=DEFAULT_WORKERS, term_name="key"):
+        self.name = name
+        self.var_prefix = var_prefix
+        self.options = options
+        self.make_client = client
+        self._check_term = check_term
+        self.profile = profile
+        self.records = records
+        self.check_record = check_record
+        self.finish = finish
+        self.max_workers = max_workers
+        self.term_name = term_name
+
+    def tables(self):
+        """The option tables of the provider's plugins: pins only where results are key records."""
+        return (CONNECTION if self.records else TRANSPORT, self.options)
+
+    def check_term(self, term):
+        term = plain_term(term, self.name)
+        return self._check_term(term) if self._check_term else term
+
+    def finish_list(self, items, options):
+        return self.finish(items, options) if self.finish is not None else items
+
+    def secrets(self, options):
+        return secret_values(options, *self.tables())
+
+    def transport(self, options, warn=None, debug=None):
+        from ._transport import Transport  # here, so that cache hits never import the transport
+
+        return Transport(self.name, timeout=options["timeout"], retries=options["retries"],
+                         validate_certs=options["validate_certs"], ca_path=options.get("ca_path"),
+                         warn=warn, debug=debug, profile=self.profile, secrets=self.secrets(options))
+
+    def client(self, options, warn=None, debug=None):
+        return self.make_client(options, self.transport(options, warn, debug))
+
+
+class LazyClient(object):
+    """Builds the provider's client on first use, once, shared by every thread of one call."""
+
+    def __init__(self, provider, options, warn=None, debug=None):
+        import threading
+
+        self._args = (provider, options, warn, debug)
+        self._client = None
+        self._lock = threading.Lock()
+
+    def get(self):
+        with self._lock:
+            if self._client is None:
+                provider, options, warn, debug = self._args
+                self._client = provider.client(options, warn, debug)
+            return self._client
+
+
+def apply_checks(record, pins, options, provider=None, warn=None):
+    """Pins, then the provider's own per-record checks; for fetched and cached records alike."""
+    check_pins(record, pins)
+    if provider is not None and provider.check_record is not None:
+        provider.check_record(record, options, warn or (lambda msg: None))
+    return record
+
+
+def fetch_records(provider, options, terms, client=None, cache=None, cache_key=None, warn=None, debug=None):
+    """One record per term, in order: every term checked before any request, each distinct term
+    fetched once, at most provider.max_workers at a time, through the cache when one is given,
+    then pinned and checked.
+
+    client: a LazyClient (or anything with get()); made here when not given.
+    cache / cache_key(term): the run-wide cache and its key for a term (lookups only).
+    Errors are KeywardErrors with every secret option value masked.
+    """
+    secrets = provider.secrets(options)
+    try:
+        checked = [provider.check_term(term) for term in terms]
+        pins = normalize_pins(options.get("expected_fingerprint")) if provider.records else []
+        client = client or LazyClient(provider, options, warn, debug)
+
+        def one(pair):
+            term, checked_term = pair
+
+            def fetch():
+                return client.get().fetch(checked_term)
+
+            if cache is None:
+                record = fetch()
+            else:
+                record = cache.get_or_fetch(cache_key(term), fetch, secrets=secrets)
+            return apply_checks(record, pins, options, provider, warn) if provider.records else record
+
+        pairs = list(dict.fromkeys(zip(terms, checked)))
+        fetched = dict(zip(pairs, map_bounded(one, pairs, provider.max_workers)))
+        return [fetched[pair] for pair in zip(terms, checked)]
+    except KeywardError as exc:
+        raise exc.scrubbed(secrets) if secrets else exc
+
+
+def fetch_list(provider, options, client=None, cache=None, cache_key=None, warn=None, debug=None, finish=True):
+    """Every item the provider's list() returns (all pages), cached like one term "", pinned
+    and checked when the items are key records, then finished (unless finish=False)."""
+    secrets = provider.secrets(options)
+    try:
+        pins = normalize_pins(options.get("expected_fingerprint")) if provider.records else []
+        client = client or LazyClient(provider, options, warn, debug)
+
+        def fetch():
+            return list(client.get().list())
+
+        items = fetch() if cache is None else cache.get_or_fetch(cache_key(""), fetch, secrets=secrets)
+        if provider.records:
+            items = [apply_checks(record, pins, options, provider, warn) for record in items]
+        return provider.finish_list(items, options) if finish else items
+    except KeywardError as exc:
+        raise exc.scrubbed(secrets) if secrets else exc
