@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """OceanBase Cloud AI-service API keys (GET /api/v2/maas/apikeys, ListAIServiceAPIKeys).
 
-Pure helpers, no I/O: the option table, the endpoint of a site, reading answers (pages and
-both error shapes), and turning one listed item into the record the lookup and the module
-return. The client that pages through the API with HTTP Digest is built on these.
+The option table, the endpoint of a site, reading answers (pages and both error shapes),
+turning one listed item into the record the lookup and the module return (pure helpers, no
+I/O), then the API profile, the client that pages through the API with HTTP Digest inside the
+transport, and the Provider declaration (PROVIDER, at the end).
 
 A record is split in two on purpose:
   api_key_record(item)              id, name, created_at, updated_at, expires_at: depends only
@@ -26,11 +27,17 @@ import datetime
 import json
 import math
 import re
+import time
+import uuid
 
+from ._api_profile import ApiProfile
+from ._auth import Digest
 from ._endpoints import normalize_endpoint
 from ._errors import OptionError, ProviderError, one_line
+from ._pager import number_pages
+from ._provider import Provider
 
-PROVIDER = "oceanbase_cloud"
+NAME = "oceanbase_cloud"
 VAR_PREFIX = "oceanbase_cloud"  # lookup variables are keyward_oceanbase_cloud_<option>
 
 PATH = "/api/v2/maas/apikeys"
@@ -84,7 +91,7 @@ def endpoint_for(site, endpoint):
     name = DEFAULT_SITE if site is None or not str(site).strip() else str(site).strip().lower()
     if name not in SITES:
         raise OptionError("%s: site %r: expected one of %s, or set endpoint"
-                          % (PROVIDER, one_line(site, 60), ", ".join(sorted(SITES))))
+                          % (NAME, one_line(site, 60), ", ".join(sorted(SITES))))
     return SITES[name]
 
 
@@ -92,14 +99,14 @@ def check_page_size(value):
     """page_size as an int between 1 and 100; anything else is an option error (never clamped
     silently: the service would turn 101 into 20)."""
     if isinstance(value, bool):
-        raise OptionError("%s: page_size must be an integer from 1 to %d" % (PROVIDER, MAX_PAGE_SIZE))
+        raise OptionError("%s: page_size must be an integer from 1 to %d" % (NAME, MAX_PAGE_SIZE))
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):
-        raise OptionError("%s: page_size must be an integer from 1 to %d" % (PROVIDER, MAX_PAGE_SIZE))
+        raise OptionError("%s: page_size must be an integer from 1 to %d" % (NAME, MAX_PAGE_SIZE))
     if not 1 <= number <= MAX_PAGE_SIZE:
         raise OptionError("%s: page_size %d is out of range: 1 to %d (the service answers 20 keys per page "
-                          "when asked for more than %d)" % (PROVIDER, number, MAX_PAGE_SIZE, MAX_PAGE_SIZE))
+                          "when asked for more than %d)" % (NAME, number, MAX_PAGE_SIZE, MAX_PAGE_SIZE))
     return number
 
 
@@ -111,9 +118,9 @@ def check_days(days, option="expiring_within_days"):
     elif isinstance(days, str) and re.match(r"^\s*-?\d{1,9}\s*$", days):
         number = int(days)
     if number is None:
-        raise OptionError("%s: %s must be a whole number of days" % (PROVIDER, option))
+        raise OptionError("%s: %s must be a whole number of days" % (NAME, option))
     if number < 0:
-        raise OptionError("%s: %s must be 0 or more" % (PROVIDER, option))
+        raise OptionError("%s: %s must be 0 or more" % (NAME, option))
     return number
 
 
@@ -175,7 +182,7 @@ def error_fields(body):
 
 def _unexpected(what, body):
     _code, _message, request_id = error_fields(body)
-    return ProviderError("unexpected answer from %s: %s" % (ACTION, what), provider=PROVIDER, request_id=request_id)
+    return ProviderError("unexpected answer from %s: %s" % (ACTION, what), provider=NAME, request_id=request_id)
 
 
 def page_items(body):
@@ -308,7 +315,7 @@ def api_key_record(item):
     error naming the key, not a silent null: a null expires_at would read as "never expires".
     """
     if not isinstance(item, dict):
-        raise ProviderError("unexpected answer from %s: a listed key is not an object" % ACTION, provider=PROVIDER)
+        raise ProviderError("unexpected answer from %s: a listed key is not an object" % ACTION, provider=NAME)
     key_id, name = item.get("id"), item.get("name")
     return {
         "id": None if key_id is None else str(key_id),
@@ -327,7 +334,7 @@ def _time_field(item, field):
         raise ProviderError("%s %s is not a time the collection can read: %s"
                             % (field, one_line(json.dumps(value), 60) if _jsonable(value) else "value",
                                "expected ISO-8601 or epoch seconds/milliseconds"),
-                            provider=PROVIDER, key=_key_name(item))
+                            provider=NAME, key=_key_name(item))
 
 
 def _jsonable(value):
@@ -390,3 +397,126 @@ def request_headers(org_id, project_id, request_id):
     """The headers every request carries (Digest authentication is added by the transport)."""
     return {"X-OB-Org-Id": str(org_id), "X-OB-Project-Id": str(project_id), "X-Request-Id": str(request_id),
             "Accept": "application/json"}
+
+
+# --- the API profile ------------------------------------------------------------------------------
+
+class OceanBaseCloudProfile(ApiProfile):
+    """OceanBase Cloud's answers, for the transport.
+
+    Errors come as {"success": false, "errorCode", "errorMessage", "requestId"} or, on newer
+    APIs, {"successful": false, "message", "requestId"}, sometimes with HTTP 200: both shapes
+    are read on any status (error_fields above), and a 2xx that says it failed is a failure.
+    The request id is the body's requestId (the service echoes the X-Request-Id we send).
+    """
+
+    request_id_headers = ("X-Request-Id", "requestId")
+    request_id_fields = ("requestId", "request_id", "traceId")
+    hints = {
+        "UNAUTHORIZED": "check access_key_id and access_key_secret",
+        "INVALID_PARAMETER": "check org_id and project_id",
+        "PERMISSION_DENIED": "check org_id and that the AccessKey's account may use it",
+    }
+
+    def error_fields(self, body):
+        return error_fields(body) if isinstance(body, dict) else (None, None, None)
+
+    def success_failure(self, body):
+        if not is_failure(body):
+            return None
+        code, message, _request_id = error_fields(body)
+        return code, message
+
+
+PROFILE = OceanBaseCloudProfile()
+
+
+# --- the client --------------------------------------------------------------------------------------
+
+def _blank(value):
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+_REQUIRED = (
+    ("org_id", "OCEANBASE_ORG_ID"),
+    ("project_id", "OCEANBASE_PROJECT_ID"),
+    ("access_key_id", "OCEANBASE_ACCESS_KEY_ID"),
+    ("access_key_secret", "OCEANBASE_ACCESS_KEY_SECRET"),
+)
+
+
+def _record_id(record):
+    """What tells two listed keys apart for the pager: the id, or the whole record without one."""
+    if record["id"] is not None:
+        return ("id", record["id"])
+    return ("record", json.dumps(record, sort_keys=True))
+
+
+class OceanBaseCloudClient(object):
+    """Lists the AI-service API keys of one organization and project. One Digest challenge is
+    shared by every page (the nonce count increases), so a listing costs one extra round trip."""
+
+    def __init__(self, transport, org_id=None, project_id=None, access_key_id=None, access_key_secret=None,
+                 site=None, endpoint=None, page_size=MAX_PAGE_SIZE):
+        values = {"org_id": org_id, "project_id": project_id, "access_key_id": access_key_id,
+                  "access_key_secret": access_key_secret}
+        missing = ["%s (%s)" % (name, env) for name, env in _REQUIRED if _blank(values[name])]
+        if missing:
+            raise OptionError("%s: missing %s; give them as options, keyward_oceanbase_cloud_* variables or "
+                              "environment variables" % (NAME, ", ".join(missing)))
+        self.transport = transport
+        self.base_url = endpoint_for(site, endpoint)
+        self.url = self.base_url.rstrip("/") + PATH
+        self.org_id = str(org_id).strip()
+        self.project_id = str(project_id).strip()
+        self.access_key_id = str(access_key_id).strip()
+        self.page_size = check_page_size(MAX_PAGE_SIZE if page_size is None else page_size)
+        # The secret is used exactly as given (a secret may well end in a space).
+        self._auth = Digest(self.access_key_id, str(access_key_secret))
+
+    @classmethod
+    def from_options(cls, options, transport, **kwargs):
+        values = {name: options.get(name) for name in OPTIONS}
+        values.update(kwargs)
+        return cls(transport, **values)
+
+    def page(self, number, size):
+        """One page -> (records, total). Each record is clock-free; nothing else of an item is kept."""
+        if not 1 <= size <= MAX_PAGE_SIZE:  # the service would silently answer 20 a page
+            raise OptionError("%s: page size %d is out of range: 1 to %d" % (NAME, size, MAX_PAGE_SIZE))
+        request_id = str(uuid.uuid4())
+        reply = self.transport.request(
+            "GET", self.url, headers=request_headers(self.org_id, self.project_id, request_id),
+            params={"pageNumber": number, "pageSize": size}, auth=self._auth, request_id=request_id,
+            context="%s page %d" % (ACTION, number))
+        body = self.transport.json(reply, request_id=request_id)
+        try:
+            items, total = page_items(body)
+            records = [api_key_record(item) for item in items]
+        except ProviderError as exc:
+            raise self.transport.error(reply, exc.key, exc.detail, request_id=exc.request_id or request_id)
+        return records, total
+
+    def list(self):
+        """Every API key of the project, each once, in the order the service lists them (clock-free
+        records: id, name, created_at, updated_at, expires_at)."""
+        return list(number_pages(self.page, self.page_size, _record_id, provider=NAME))
+
+
+def finish(records, options=None, now=None):
+    """The clock-dependent fields, computed after the cache on every call: expired, expires_in_days."""
+    moment = time.time() if now is None else now
+    return [with_expiry(record, moment) for record in records]
+
+
+PROVIDER = Provider(
+    name=NAME,
+    var_prefix=VAR_PREFIX,
+    options=OPTIONS,
+    client=OceanBaseCloudClient.from_options,
+    profile=PROFILE,
+    records=False,
+    finish=finish,
+    max_workers=1,
+    term_name="listing",
+)

@@ -18,6 +18,7 @@ import importlib
 PROVIDERS = {
     "huaweicloud_kms": "_huaweicloud",
     "obshell": "_obshell",
+    "oceanbase_cloud": "_oceanbase_cloud",
 }
 
 _PACKAGE = "ansible_collections.keyward.keys.plugins.module_utils."

@@ -20,7 +20,8 @@ What it does, following ../shared/reference/obshell_obcloud.md section 4:
   X-Request-Id here (the collection always sends one; the emulator echoes it as requestId).
   A missing one is refused with HTTP 400 and INVALID_PARAMETER after authentication.
 - Paging: pageNumber from 1 (default 1), pageSize default 10; a pageSize above 100 is silently
-  replaced by 20, exactly as the API page says. data.total is the number of keys of the
+  replaced by 20, exactly as the API page says (force_page_size=N makes every page N keys long
+  whatever is asked, for tests of a server that pages by its own size). data.total is the number of keys of the
   project whatever the page. A page past the end is an empty list with the same total.
 - Items: id, name, createdAt, updatedAt, expiresAt, as documented, plus apiKey: the secret
   value of the key (the create API returns it as data.apiKey). It is there so tests can show
@@ -197,7 +198,7 @@ class OceanBaseCloudEmulator(object):
     """ListAIServiceAPIKeys behind HTTP Digest, with an injectable clock (epoch seconds)."""
 
     def __init__(self, clock=time.time, algorithm="MD5", realm=REALM, nonce_ttl=NONCE_TTL, keys=None,
-                 error_style="errorCode", require_request_id=True):
+                 error_style="errorCode", require_request_id=True, force_page_size=None):
         if algorithm not in ALGORITHMS:
             raise ValueError("algorithm must be one of %s" % ", ".join(ALGORITHMS))
         self.clock = clock
@@ -206,6 +207,8 @@ class OceanBaseCloudEmulator(object):
         self.nonce_ttl = nonce_ttl
         self.error_style = error_style
         self.require_request_id = require_request_id
+        # A server that pages by its own size whatever it is asked (tests of the client's pager).
+        self.force_page_size = force_page_size
         self.opaque = secrets.token_hex(16)
         self._lock = threading.Lock()
         self.credentials = {ACCESS_KEY_ID: ACCESS_KEY_SECRET, OTHER_ACCESS_KEY_ID: OTHER_ACCESS_KEY_SECRET}
@@ -376,6 +379,8 @@ class OceanBaseCloudEmulator(object):
             return self.error(400, "INVALID_PARAMETER", "pageNumber and pageSize start from 1", rid)
         if page_size > MAX_PAGE_SIZE:
             page_size = CLAMPED_PAGE_SIZE  # "the server will forcibly set it to 20"
+        if self.force_page_size:
+            page_size = self.force_page_size
         if org_id not in self.projects:
             return self.error(403, "PERMISSION_DENIED", "no access to organization %s" % org_id, rid)
         if project_id not in self.projects[org_id]:

@@ -31,7 +31,7 @@ def item(**fields):
 # --- constants and the option table ---------------------------------------------------------------
 
 def test_names():
-    assert ob.PROVIDER == "oceanbase_cloud"
+    assert ob.NAME == "oceanbase_cloud"
     assert ob.VAR_PREFIX == "oceanbase_cloud"
 
 
