@@ -41,3 +41,14 @@ attributes:
       - keyward.keys.huaweicloud
       - keyward.keys.all
 """
+
+    ACTION_GROUP_OCEANBASE_CLOUD = r"""
+attributes:
+  action_group:
+    description: Use C(group/keyward.keys.oceanbase_cloud) or C(group/keyward.keys.all) in C(module_defaults) to
+      set defaults for this module.
+    support: full
+    membership:
+      - keyward.keys.oceanbase_cloud
+      - keyward.keys.all
+"""
