@@ -50,6 +50,9 @@ attributes:
     support: full
     membership:
       - keyward.keys.ncloud
+      - keyward.keys.all
+"""
+
     ACTION_GROUP_ALICLOUD = r"""
 attributes:
   action_group:
@@ -58,5 +61,16 @@ attributes:
     support: full
     membership:
       - keyward.keys.alicloud
+      - keyward.keys.all
+"""
+
+    ACTION_GROUP_OCEANBASE_CLOUD = r"""
+attributes:
+  action_group:
+    description: Use C(group/keyward.keys.oceanbase_cloud) or C(group/keyward.keys.all) in C(module_defaults) to
+      set defaults for this module.
+    support: full
+    membership:
+      - keyward.keys.oceanbase_cloud
       - keyward.keys.all
 """

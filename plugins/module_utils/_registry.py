@@ -20,6 +20,7 @@ PROVIDERS = {
     "huaweicloud_kms": "_huaweicloud",
     "ncloud_kms": "_ncloud",
     "obshell": "_obshell",
+    "oceanbase_cloud": "_oceanbase_cloud",
 }
 
 _PACKAGE = "ansible_collections.keyward.keys.plugins.module_utils."

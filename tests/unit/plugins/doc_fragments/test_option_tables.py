@@ -68,6 +68,23 @@ def provider_tables(prefix):
     return tables
 
 
+def lists_records(prefix):
+    """False for a provider whose results are not key records (a list provider: no pins, no
+    return_format), as its Provider declaration says; True otherwise."""
+    if prefix is None or not os.path.exists(os.path.join(PLUGINS, "module_utils", "_%s.py" % prefix)):
+        return True
+    provider = getattr(importlib.import_module("%s.module_utils._%s" % (PKG, prefix)), "PROVIDER", None)
+    return getattr(provider, "records", True)
+
+
+def connection_tables(prefix, lookup=False):
+    """The shared tables of a provider's plugins: TRANSPORT (+ LIST_LOOKUP) for list providers,
+    CONNECTION (+ LOOKUP) for key-record providers."""
+    if lists_records(prefix):
+        return [_options.CONNECTION, _options.LOOKUP] if lookup else [_options.CONNECTION]
+    return [_options.TRANSPORT, _options.LIST_LOOKUP] if lookup else [_options.TRANSPORT]
+
+
 def merged(tables):
     out = {}
     for table in tables:
@@ -149,7 +166,8 @@ def lookup_tables(name):
     plugin = mod.LookupModule()
     if hasattr(plugin, "tables"):
         return list(plugin.tables())
-    return [_options.CONNECTION, _options.LOOKUP] + list(provider_tables(provider_of(name)).values())
+    prefix = provider_of(name)
+    return connection_tables(prefix, lookup=True) + list(provider_tables(prefix).values())
 
 
 # --- the checks (each returns a list of problems) ---------------------------------------------------
@@ -285,7 +303,12 @@ def lookup_env_precedence(name, tables):
     for option, decl in table.items():
         names = decl.get("env") or []
         for index, env_name in enumerate(names):
-            raw, value = _env_value(_type(decl.get("type")), index, env_name)
+            if decl.get("choices"):
+                # A value the option accepts, other than its default, so that the check can tell.
+                usable = [c for c in decl["choices"] if c != decl.get("default")] + [decl.get("default")]
+                raw = value = usable[index % len(usable)]
+            else:
+                raw, value = _env_value(_type(decl.get("type")), index, env_name)
             env[env_name] = raw
             if index == 0:
                 expected[option] = value
@@ -336,7 +359,7 @@ def test_lookup_env_precedence_is_first_listed(name):
 def test_module_docs_argspec_and_tables_agree(name):
     doc = ansible_doc("module", MODULES, name)
     spec = module_argspec(name)
-    tables = [_options.CONNECTION] + list(provider_tables(provider_of(name)).values())
+    tables = connection_tables(provider_of(name)) + list(provider_tables(provider_of(name)).values())
     problems = check_module(name, doc.get("options") or {}, spec, tables)
     problems += check_secret_tables(tables)
     assert problems == []
@@ -353,6 +376,16 @@ def test_connection_fragment_agrees_with_connection_table():
     merged_docs = {name: dict(docs.get(name, {}), **envs.get(name, {})) for name in set(docs) | set(envs)}
     assert check_lookup_doc("fragment", merged_docs, [_options.CONNECTION], None) == []
     assert check_lookup_doc("fragment", _fragment("connection", "LOOKUP"), [_options.LOOKUP], None) == []
+    transport = {name: dict(docs.get(name, {}), **envs.get(name, {}))
+                 for name in set(_fragment("connection", "TRANSPORT"))}
+    assert check_lookup_doc("fragment", transport, [_options.TRANSPORT], None) == []
+    assert check_lookup_doc("fragment", _fragment("connection", "LIST_LOOKUP"), [_options.LIST_LOOKUP], None) == []
+
+
+def test_list_providers_use_the_transport_and_list_lookup_tables():
+    assert connection_tables("oceanbase_cloud", lookup=True) == [_options.TRANSPORT, _options.LIST_LOOKUP]
+    assert connection_tables("oceanbase_cloud") == [_options.TRANSPORT]
+    assert connection_tables("huaweicloud", lookup=True) == [_options.CONNECTION, _options.LOOKUP]
 
 
 # --- the checks can fail -----------------------------------------------------------------------------
