@@ -126,8 +126,9 @@ class Digest(Auth):
         self._nonce_count = 0
         self._lock = threading.Lock()
 
-    def _hash(self):
-        algorithm = (self._challenge.get("algorithm") or "MD5").upper()
+    @staticmethod
+    def _hash(challenge):
+        algorithm = (challenge.get("algorithm") or "MD5").upper()
         if algorithm not in _HASHES:
             return None
         return lambda text: _HASHES[algorithm](text.encode("utf-8")).hexdigest()
@@ -138,7 +139,7 @@ class Digest(Auth):
             challenge = self._challenge
             self._nonce_count += 1
             count = self._nonce_count
-        digest = self._hash()
+        digest = self._hash(challenge)
         realm, nonce = challenge.get("realm", ""), challenge.get("nonce", "")
         ha1 = digest("%s:%s:%s" % (self.username, realm, self._password))
         ha2 = digest("%s:%s" % (method, path_url))

@@ -391,9 +391,6 @@ def test_wrong_secret_in_the_documented_error_shape(obs, pki, run_playbook, tmp_
     _assert_clean(result, obs)
 
 
-@pytest.mark.xfail(strict=True, reason="core: the run-wide cache keys entries on non-secret options only, so a "
-                   "failure under a wrong secret is served for 30 s to a lookup with the right one "
-                   "(plugins/module_utils/_options.py cache_key_options)")
 def test_cached_failure_of_a_wrong_secret_is_not_served_to_the_right_secret(obs, pki, run_playbook, tmp_path):
     playbook = r"""
 - hosts: localhost
