@@ -19,9 +19,9 @@ description:
     O(min_key_size) refuses them.
   - Optionally sends an encrypted request that only the holder of the served key's private key can answer
     (O(verify=key)), with the password too (O(verify=password)). Without a pin this shows only that whoever answered
-    holds the key it served, not that the key is the agent's: over plain HTTP a man in the middle can serve its own
+    holds the key it served, not that the key is the agent's; over plain HTTP a man in the middle can serve its own
     key and relay. Pin the key (O(expected_fingerprint)) or use HTTPS with O(validate_certs=true) for that.
-  - A password is only ever encrypted to a trusted key: O(verify=password) needs O(expected_fingerprint) or HTTPS
+  - A password is only ever encrypted to a trusted key. O(verify=password) needs O(expected_fingerprint) or HTTPS
     with O(validate_certs=true), else it fails before its first encrypted request (see O(allow_unpinned_password)).
   - Keys are fetched once per C(ansible-playbook) run and agent (O(cache)), however many hosts evaluate the lookup.
     Pins, O(min_key_size) and O(verify) are applied on every evaluation.

@@ -19,9 +19,9 @@ description:
   - The agent's key comes from C(GET /api/v1/secret), or from O(public_key) when you pin it. When the agent cannot
     decrypt the header with a fetched key, the key is fetched again once (it may have changed) and the request
     sent once more; with a pinned key that is an error instead.
-  - The password (O(password) or O(agent_password)) is only ever encrypted to a key you trust: O(public_key),
-    O(expected_fingerprint), or O(scheme=https) with O(validate_certs=true). Without one the module fails before
-    anything is sent, check mode included, unless O(allow_unpinned_password=true).
+  - The password (O(password) or O(agent_password)) is only ever encrypted to a key you trust, so the module
+    needs O(public_key), O(expected_fingerprint), or O(scheme=https) with O(validate_certs=true). Without one it
+    fails before anything is sent, check mode included, unless O(allow_unpinned_password=true).
   - Fails when the agent answers C(successful=false), with the agent's C(errCode), message and trace id.
 options:
   host:
