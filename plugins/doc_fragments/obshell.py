@@ -29,6 +29,9 @@ options:
       - The password of C(root@sys) of the OceanBase cluster the agent manages. It travels RSA-encrypted
         inside the C(X-OCS-Header) request header, never in clear text, and never appears in any message.
       - Not needed to fetch a key; only for encrypted requests that must prove the password.
+      - It is only ever encrypted to a key you trust. A call that sends it needs O(expected_fingerprint), a
+        pinned C(public_key), or O(scheme=https) with O(validate_certs=true), else it fails before its first
+        encrypted request (unless O(allow_unpinned_password=true)). The same holds for O(agent_password).
       - In modules, the environment variable E(OB_ROOT_PASSWORD) of the host is used when this is not set
         (the variable obd passes to obshell).
     type: str
@@ -119,12 +122,17 @@ options:
   verify:
     description:
       - V(none) only fetches the key from C(GET /api/v1/secret).
-      - V(key) also sends a hybrid-encrypted C(GET /api/v1/info) with an empty password, which the agent
-        answers only if it can decrypt the header with its private key. This proves the agent holds the key
-        (the key was not swapped on the way) and needs no password.
+      - V(key) also sends a hybrid-encrypted C(GET /api/v1/info) with an empty password, which is answered only
+        by whoever can decrypt the header with the private key of the key that was served. It needs no password.
+      - Without a pin, V(key) shows only that the agent that answered holds the key it served. It does B(not)
+        show that the key was not swapped; over plain HTTP a man in the middle serves its own key, decrypts the
+        check, re-encrypts it to the real agent's key and relays it, and the check passes. Only a pin
+        (O(expected_fingerprint), for example recorded with M(keyward.keys.known_keys)) or HTTPS with
+        O(validate_certs=true) ties the key to the agent; the check then shows that this agent holds it.
       - V(password) additionally sends an encrypted C(GET /api/v1/ob/info) with O(password) or O(agent_password),
-        proving key and password. An agent that is not in a cluster (identity C(SINGLE)) and has no agent
-        password accepts any password; a warning says so.
+        proving key and password. Because it sends a password it needs a trusted key (see
+        O(allow_unpinned_password)); without one it fails before its first encrypted request. An agent that is
+        not in a cluster (identity C(SINGLE)) and has no agent password accepts any password; a warning says so.
       - When the agent cannot decrypt the header, its key is fetched again once (it may have changed) and the
         request retried once.
     type: str

@@ -17,8 +17,12 @@ description:
     as the whole key record, or exactly as the agent sent it (O(return_format)).
   - Keys under 1024 bits (agents built before obshell 4.4.1.1) are accepted with a warning unless
     O(min_key_size) refuses them.
-  - Optionally proves that the agent holds the private key (O(verify=key)), or key and password (O(verify=password)),
-    with an encrypted request.
+  - Optionally sends an encrypted request that only the holder of the served key's private key can answer
+    (O(verify=key)), with the password too (O(verify=password)). Without a pin this shows only that whoever answered
+    holds the key it served, not that the key is the agent's; over plain HTTP a man in the middle can serve its own
+    key and relay. Pin the key (O(expected_fingerprint)) or use HTTPS with O(validate_certs=true) for that.
+  - A password is only ever encrypted to a trusted key. O(verify=password) needs O(expected_fingerprint) or HTTPS
+    with O(validate_certs=true), else it fails before its first encrypted request (see O(allow_unpinned_password)).
   - Keys are fetched once per C(ansible-playbook) run and agent (O(cache)), however many hosts evaluate the lookup.
     Pins, O(min_key_size) and O(verify) are applied on every evaluation.
 options:
@@ -75,18 +79,22 @@ EXAMPLES = r"""
       {{ lookup('keyward.keys.obshell_public_key', '10.0.0.1:2886',
                 expected_fingerprint='sha256//kB0Ve6Yq6uxq7Bx5+o5A3mR8hfdTlJ1pY3MrkGQqtS8=') }}
 
-- name: Refuse 512-bit keys of old agents and prove the agent holds its key
+- name: Refuse 512-bit keys of old agents, and prove that the pinned key's holder answers
   ansible.builtin.debug:
-    msg: "{{ lookup('keyward.keys.obshell_public_key', inventory_hostname, min_key_size=1024, verify='key') }}"
+    msg: >-
+      {{ lookup('keyward.keys.obshell_public_key', inventory_hostname, min_key_size=1024, verify='key',
+                expected_fingerprint=known_fingerprints[inventory_hostname]) }}
 
 - name: HTTPS agents signed by a private CA
   ansible.builtin.debug:
     msg: "{{ lookup('keyward.keys.obshell_public_key', 'https://ob1.example.com:2886', ca_path='/etc/pki/ob-ca.pem') }}"
 
-# Options from variables, for example set by an AWX credential or in group_vars:
+# Options from variables, for example set by an AWX credential or in group_vars. The password is
+# only sent encrypted to the pinned key (here pins recorded earlier with keyward.keys.known_keys):
 #   keyward_obshell_port: 2886
 #   keyward_obshell_password: "{{ vault_ob_root_password }}"
 #   keyward_obshell_verify: password
+#   keyward_obshell_expected_fingerprint: "{{ known_fingerprints[inventory_hostname] }}"
 - name: Key, key and root password proven
   ansible.builtin.debug:
     msg: "{{ lookup('keyward.keys.obshell_public_key', ansible_host) }}"

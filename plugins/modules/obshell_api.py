@@ -19,6 +19,9 @@ description:
   - The agent's key comes from C(GET /api/v1/secret), or from O(public_key) when you pin it. When the agent cannot
     decrypt the header with a fetched key, the key is fetched again once (it may have changed) and the request
     sent once more; with a pinned key that is an error instead.
+  - The password (O(password) or O(agent_password)) is only ever encrypted to a key you trust, so the module
+    needs O(public_key), O(expected_fingerprint), or O(scheme=https) with O(validate_certs=true). Without one it
+    fails before anything is sent, check mode included, unless O(allow_unpinned_password=true).
   - Fails when the agent answers C(successful=false), with the agent's C(errCode), message and trace id.
 options:
   host:
@@ -86,10 +89,12 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Cluster information from the local agent (key, password and path are all checked)
+- name: Cluster information from the local agent (pinned key, password and path are all checked)
   keyward.keys.obshell_api:
     path: /api/v1/ob/info
     password: "{{ vault_ob_root_password }}"
+    # recorded earlier, for example by keyward.keys.known_keys or the obshell_hybrid_encryption role
+    expected_fingerprint: "{{ known_fingerprints[inventory_hostname] }}"
   register: ob
 
 - name: Show the cluster name
@@ -103,6 +108,7 @@ EXAMPLES = r"""
     body:
       password: "{{ vault_obshell_agent_password }}"
     password: "{{ vault_ob_root_password }}"
+    expected_fingerprint: "{{ known_fingerprints[inventory_hostname] }}"
 
 - name: Use a key recorded earlier instead of asking /api/v1/secret
   keyward.keys.obshell_api:
@@ -112,7 +118,7 @@ EXAMPLES = r"""
     public_key: "{{ lookup('ansible.builtin.file', 'keys/10.0.0.1_2886.pem') }}"
     expected_fingerprint: "{{ pins['10.0.0.1:2886'] }}"
 
-- name: An HTTPS agent
+- name: An HTTPS agent (a verified certificate makes its key trusted without a pin)
   keyward.keys.obshell_api:
     host: ob1.example.com
     scheme: https

@@ -16,8 +16,12 @@ description:
     returns it as a key record (SubjectPublicKeyInfo PEM, size, fingerprints, what the agent reported).
   - By default it asks the agent on the managed node itself (V(127.0.0.1)), so the key is read over loopback
     and cannot be swapped on the network.
-  - Optionally proves that the agent holds the private key (O(verify=key)), or key and password (O(verify=password)),
-    with a hybrid-encrypted request.
+  - Optionally sends a hybrid-encrypted request that only the holder of the served key's private key can answer
+    (O(verify=key)), with the password too (O(verify=password)). Without a pin this shows only that whoever answered
+    holds the key it served, not that the key is the agent's; with O(expected_fingerprint) (or HTTPS with
+    O(validate_certs=true)) it shows that the agent holds the key you trust.
+  - O(verify=password) sends a password, so it needs O(expected_fingerprint) or HTTPS with O(validate_certs=true);
+    without either it fails before any request (see O(allow_unpinned_password)).
   - Keys under 1024 bits (agents built before obshell 4.4.1.1) are returned with a warning unless
     O(min_key_size) refuses them.
 options:
@@ -45,7 +49,7 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Read the local agent's key over loopback
+- name: Read the local agent's key over loopback (nothing on the network can swap it there)
   keyward.keys.obshell_public_key_info:
   register: agent
 
@@ -53,11 +57,12 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ agent.public_keys[0].fingerprint_sha256 }}"
 
-- name: Prove the agent holds the key and that the root password is right
+- name: Prove the agent holds the pinned key and that the root password is right
   keyward.keys.obshell_public_key_info:
     port: 2886
     verify: password
     password: "{{ vault_ob_root_password }}"
+    expected_fingerprint: "{{ agent.public_keys[0].fingerprint_sha256 }}"
     min_key_size: 1024
   register: agent
 

@@ -273,22 +273,23 @@ def test_https_with_ca_path_and_ipv6(run_playbook, pki, tmp_path):
 
 def test_password_never_printed_even_with_vvvv(run_playbook, fresh):
     srv = fresh["a"]
+    pin = key_record("obshell", srv.address, srv.app.public_key_b64)["pin_sha256"]
     playbook = """
 - hosts: localhost
   gather_facts: false
   tasks:
-    - name: verified with the password from a variable
+    - name: verified with the password from a variable (pinned, so the password may be sent)
       vars:
         keyward_obshell_password: "{{ root_pw }}"
       ansible.builtin.debug:
-        msg: "{{ lookup('%(lookup)s', '127.0.0.1:%(port)d', verify='password') }}"
+        msg: "{{ lookup('%(lookup)s', '127.0.0.1:%(port)d', verify='password', expected_fingerprint=pin) }}"
     - name: wrong password from the environment
       ansible.builtin.debug:
-        msg: "{{ lookup('%(lookup)s', '127.0.0.1:%(port)d', verify='password', cache=false) }}"
+        msg: "{{ lookup('%(lookup)s', '127.0.0.1:%(port)d', verify='password', cache=false, expected_fingerprint=pin) }}"
       ignore_errors: true
 """ % {"lookup": LOOKUP, "port": srv.port}
     wrong = "Wrong-" + ROOT_PW[::-1]
-    result = run_playbook(playbook, extra_vars={"root_pw": ROOT_PW}, env={"OB_ROOT_PASSWORD": wrong},
+    result = run_playbook(playbook, extra_vars={"root_pw": ROOT_PW, "pin": pin}, env={"OB_ROOT_PASSWORD": wrong},
                           verbosity=4, callback="default")
     assert "IncorrectOceanbasePassword" in result.output, result
     assert srv.app.decrypted[-1]["header"]["Auth"] == wrong  # the environment variable was used

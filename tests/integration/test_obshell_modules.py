@@ -40,6 +40,9 @@ def fresh(agents):
 HAPPY = """
 - hosts: localhost
   gather_facts: false
+  vars:
+    # Every task that sends a password pins the key the first task read (the rule in INTERFACE.md).
+    pin: "{{ r_none['public_keys'][0].pin_sha256 }}"
   tasks:
     - name: key only (the first /secret answer is a 503, retried)
       keyward.keys.obshell_public_key_info:
@@ -57,6 +60,7 @@ HAPPY = """
       keyward.keys.obshell_public_key_info:
         port: %(a)d
         verify: password
+        expected_fingerprint: "{{ pin }}"
       register: r_password
 
     - name: defaults through the action group
@@ -77,6 +81,7 @@ HAPPY = """
         port: %(a)d
         path: /api/v1/ob/info
         password: "{{ root_pw }}"
+        expected_fingerprint: "{{ pin }}"
       register: r_get
 
     - name: GET with a query string
@@ -84,6 +89,7 @@ HAPPY = """
         port: %(a)d
         path: /api/v1/agent/host-info?detail=true&name=a%%20b
         password: "{{ root_pw }}"
+        expected_fingerprint: "{{ pin }}"
       register: r_query
 
     - name: POST in check mode is not sent
@@ -94,6 +100,7 @@ HAPPY = """
         body:
           password: "{{ agent_pw }}"
         password: "{{ root_pw }}"
+        expected_fingerprint: "{{ pin }}"
       check_mode: true
       register: r_check
 
@@ -102,6 +109,7 @@ HAPPY = """
         port: %(a)d
         path: /api/v1/ob/info
         password: "{{ root_pw }}"
+        expected_fingerprint: "{{ pin }}"
       check_mode: true
       register: r_check_get
 
@@ -113,6 +121,7 @@ HAPPY = """
         body:
           password: "{{ agent_pw }}"
         password: "{{ root_pw }}"
+        expected_fingerprint: "{{ pin }}"
         retries: 0
       register: r_post
 
@@ -140,6 +149,7 @@ HAPPY = """
         port: %(a)d
         path: /api/v1/ob/info
         password: "{{ wrong_pw }}"
+        expected_fingerprint: "{{ pin }}"
       register: r_wrong
       ignore_errors: true
 %(save)s"""
@@ -241,6 +251,7 @@ FAILURES = """
         port: %(a)d
         path: /api/v1/ob/info
         password: "{{ wrong_pw }}"
+        expected_fingerprint: "{{ a_pin }}"
       register: r_wrong
       ignore_errors: true
 
@@ -273,12 +284,14 @@ FAILURES = """
         method: DELETE
         path: /api/v1/no/such/thing
         password: "{{ root_pw }}"
+        expected_fingerprint: "{{ a_pin }}"
       register: r_404
       ignore_errors: true
 %(save)s"""
 
 EXPECTED_FAILURES = {
-    "r_html": "answered an HTML page where JSON was expected",
+    # A 502 proxy page (retried, then reported as the transport's failure of that status).
+    "r_html": "GET /api/v1/secret: request failed with an HTML page (HTTP 502",
     "r_decrypt": "the agent cannot decrypt a header encrypted with the key it serves at /api/v1/secret",
     "r_unreachable": "cannot connect to 127.0.0.1",
     "r_pin": "fingerprint mismatch",
@@ -293,12 +306,13 @@ EXPECTED_FAILURES = {
 def test_module_failures_are_one_line(run_playbook, fresh, tmp_path):
     fresh["html"].faults.add("/api/v1/secret", [{"html": True, "status": 502}] * 4)
     other_pem = ObshellAgent().spki_pem
+    a_pin = key_record("obshell", fresh["a"].address, fresh["a"].app.public_key_b64)["fingerprint_sha256"]
     wrong = "Wrong-" + ROOT_PW[::-1]
     playbook = FAILURES % {"html": fresh["html"].port, "bad": fresh["bad"].port, "closed": closed_port(),
                            "a": fresh["a"].port, "small": fresh["small"].port,
                            "save": save_task(EXPECTED_FAILURES)}
     result = run_playbook(playbook, callback="default", extra_vars={
-        "root_pw": ROOT_PW, "wrong_pw": wrong, "other_pem": other_pem, "out_dir": str(tmp_path)})
+        "root_pw": ROOT_PW, "wrong_pw": wrong, "other_pem": other_pem, "a_pin": a_pin, "out_dir": str(tmp_path)})
     assert result.rc == 0, result
     assert "Traceback" not in result.output and "MODULE FAILURE" not in result.output, result
     found = saved(tmp_path, result)
@@ -340,13 +354,14 @@ def test_https_and_ipv6_modules(run_playbook, pki, tmp_path):
         port: %d
         path: /api/v1/ob/info
         password: "{{ root_pw }}"
+        expected_fingerprint: "{{ pin }}"
       register: r_v6
 """ % v6.port
         playbook = """
 - hosts: localhost
   gather_facts: false
   tasks:
-    - name: https
+    - name: https with a verified certificate (trusted without a pin)
       keyward.keys.obshell_public_key_info:
         port: %(port)d
         scheme: https
@@ -356,7 +371,8 @@ def test_https_and_ipv6_modules(run_playbook, pki, tmp_path):
       register: r_tls
 %(v6)s%(save)s""" % {"port": tls.port, "v6": v6_task, "save": save_task(names)}
         result = run_playbook(playbook, callback="default",
-                              extra_vars={"ca": pki["ca.pem"], "root_pw": ROOT_PW, "out_dir": str(tmp_path)})
+                              extra_vars={"ca": pki["ca.pem"], "root_pw": ROOT_PW, "out_dir": str(tmp_path),
+                                          "pin": key_record("obshell", "x", agent.public_key_b64)["pin_sha256"]})
         assert result.rc == 0, result
         found = saved(tmp_path, result)
         assert found["r_tls"]["public_keys"][0]["public_key"] == agent.spki_pem
