@@ -41,7 +41,9 @@ def main():
     args = parser.parse_args()
     source_importable()
 
-    from ansible_collections.keyward.keys.tests.emulators import huaweicloud, obshell
+    from ansible_collections.keyward.keys.tests.emulators import (
+        alicloud_idaas, huaweicloud, ncloud_kms, obshell, oceanbase_cloud,
+    )
     from ansible_collections.keyward.keys.tests.emulators._pki import make_pki
     from ansible_collections.keyward.keys.tests.emulators._server import EmulatorServer
 
@@ -61,7 +63,10 @@ def main():
         servers.append(server)
         agents.append(server)
     kms = EmulatorServer(huaweicloud.HuaweiCloudEmulator(), tls=pki).start()
-    servers.append(kms)
+    idaas = EmulatorServer(alicloud_idaas.AlibabaIdaasEmulator(), tls=pki).start()
+    ncp = EmulatorServer(ncloud_kms.NcloudKmsEmulator(), tls=pki).start()
+    obcloud = EmulatorServer(oceanbase_cloud.OceanBaseCloudEmulator(), tls=pki).start()
+    servers.extend((kms, idaas, ncp, obcloud))
     try:
         inventory = {"all": {"children": {
             "observers": {"hosts": {
@@ -86,7 +91,22 @@ def main():
             "keyward_huaweicloud_access_key": huaweicloud.ACCESS_KEY,
             "keyward_huaweicloud_secret_key": huaweicloud.SECRET_KEY,
             "keyward_huaweicloud_ca_path": pki["ca.pem"],
+            "keyward_alicloud_endpoint": idaas.url,
+            "keyward_alicloud_instance_id": alicloud_idaas.INSTANCE_ID,
+            "keyward_alicloud_application_id": alicloud_idaas.APPLICATION_ID,
+            "keyward_alicloud_access_key_id": alicloud_idaas.ACCESS_KEY_ID,
+            "keyward_alicloud_access_key_secret": alicloud_idaas.ACCESS_KEY_SECRET,
+            "keyward_alicloud_ca_path": pki["ca.pem"],
+            "keyward_oceanbase_cloud_endpoint": obcloud.url,
+            "keyward_oceanbase_cloud_org_id": oceanbase_cloud.ORG_ID,
+            "keyward_oceanbase_cloud_project_id": oceanbase_cloud.PROJECT_ID,
+            "keyward_oceanbase_cloud_access_key_id": oceanbase_cloud.ACCESS_KEY_ID,
+            "keyward_oceanbase_cloud_access_key_secret": oceanbase_cloud.ACCESS_KEY_SECRET,
+            "keyward_oceanbase_cloud_ca_path": pki["ca.pem"],
         }
+        ncp_vars = ncloud_kms.demo_vars(ncp.url, pki["ca.pem"])
+        extra.update(ncp_vars)
+        extra["demo_ncloud_key_tags"] = [ncp_vars["ncloud_key_tags"][name] for name in ("rsa", "ecdsa")]
         with open(os.path.join(work, "inventory.json"), "w") as handle:
             json.dump(inventory, handle)
         with open(os.path.join(work, "vars.json"), "w") as handle:
@@ -97,7 +117,8 @@ def main():
         playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
         cmd = [playbook, "-i", os.path.join(work, "inventory.json"), "-e", "@" + os.path.join(work, "vars.json"),
                os.path.join(ROOT, "demo", "demo.yml")]
-        print("demo: %d obshell agents and Huawei Cloud KMS emulated on 127.0.0.1; output in %s"
+        print("demo: %d obshell agents, Huawei Cloud KMS, Alibaba Cloud IDaaS, NAVER Cloud KMS and OceanBase Cloud "
+              "emulated on 127.0.0.1; output in %s"
               % (len(agents), os.path.relpath(args.output, ROOT)), flush=True)
         rc = subprocess.call(cmd, env=env, cwd=os.path.join(ROOT, "demo"))
         served = sum(s.count("^/api/v1/secret$") for s in agents)
