@@ -118,6 +118,7 @@ def _key(key_id, name, created, updated, expires, fmt=time_z):
         item["expiresAt"] = expires if expires in (None, "") else fmt(expires)
     return item
 
+
 # Names of the keys every emulator starts with: name -> id.
 KEY_IDS = {
     "expired": "ak-kw-expired-0001",

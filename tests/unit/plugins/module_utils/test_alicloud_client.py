@@ -275,4 +275,3 @@ def test_missing_or_half_credentials_and_ids():
     with pytest.raises(OptionError, match="application_id is required"):
         ali.AlibabaIdaasClient(transport, instance_id=emu.INSTANCE_ID, region_id="cn-hangzhou",
                                access_key_id="AK", access_key_secret="SK")
-

@@ -136,8 +136,8 @@ def test_acs_date_forms():
 
 def test_body_is_hashed_and_content_type_signed():
     body = b"InstanceId=idaas_x&ApplicationId=app_y"
-    headers = signer.sign_headers("POST", "h", "/", [], {"content-type": "application/x-www-form-urlencoded",
-                                                        "User-Agent": "x"}, body, "ak", "sk", "A", "V",
+    form_headers = {"content-type": "application/x-www-form-urlencoded", "User-Agent": "x"}
+    headers = signer.sign_headers("POST", "h", "/", [], form_headers, body, "ak", "sk", "A", "V",
                                   date="2024-01-01T00:00:00Z", nonce="n")
     assert headers["x-acs-content-sha256"] == hashlib.sha256(body).hexdigest()
     assert "SignedHeaders=content-type;host;" in headers["Authorization"]

@@ -227,6 +227,7 @@ class DigestApp(object):
         params = parse_challenge(request.header("Authorization"))
         if params is None or self.nonce is None:
             return self._new_nonce()
+
         def h(text):
             return hashlib.new(self.algorithm.replace("-", "").lower(), text.encode()).hexdigest()
 

@@ -258,8 +258,7 @@ def test_envelope_checked_on_2xx(kms, fault, code, words):
 @pytest.mark.parametrize("action, words", [
     ({"status": 200, "body": {"code": "SUCCESS"}}, "without a data object"),
     ({"status": 200, "body": {"code": "SUCCESS", "data": {}}}, "without a publicKey"),
-    ({"status": 200, "body": {"code": "SUCCESS", "data": {"publicKey": "-----BEGIN PUBLIC KEY-----\nAA==\n"
-                                                                        "-----END PUBLIC KEY-----\n"}}}, ""),
+    ({"status": 200, "body": {"code": "SUCCESS", "data": {"publicKey": "-----BEGIN PUBLIC KEY-----\nAA==\n-----END PUBLIC KEY-----\n"}}}, ""),
     ({"status": 200, "body": [1, 2]}, "other than a JSON object"),
     ({"html": True, "status": 200}, "HTML page"),
     ({"status": 201, "body": {"code": "SUCCESS", "data": {"publicKey": None}}}, "only RSA2048 and ECDSA"),

@@ -201,8 +201,8 @@ def test_sign_prepared_matches_official_sdk():
     ]:
         prepared = _prepared(method, "https://ocapi.ncloud.com/kms/v1" + resource, params=querys or None, data=body)
         headers = signer.sign_prepared(prepared, AK, SK)
-        assert headers["x-ncp-apigw-signature-v2"] == oracle(method, resource, querys,
-                                                               headers["x-ncp-apigw-timestamp"])
+        expected = oracle(method, resource, querys, headers["x-ncp-apigw-timestamp"])
+        assert headers["x-ncp-apigw-signature-v2"] == expected
 
 
 def test_oracle_disagrees_without_the_prefix():
