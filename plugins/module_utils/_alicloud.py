@@ -22,6 +22,7 @@ FOR INTERNAL COLLECTION USE ONLY.
 
 from __future__ import annotations
 
+import math
 import datetime
 import json
 import re
@@ -304,7 +305,7 @@ class AlibabaProfile(ApiProfile):
                 millis = float(str(value).strip())
             except ValueError:
                 millis = None
-            if millis is not None and millis == millis and millis >= 0:  # not NaN
+            if millis is not None and not math.isnan(millis) and millis >= 0:
                 return millis / 1000.0
         return super(AlibabaProfile, self).retry_after(headers)
 

@@ -32,7 +32,7 @@ FOR INTERNAL COLLECTION USE ONLY.
 
 from __future__ import annotations
 
-from ._errors import KeywardError, OptionError
+from ._errors import KeywardError
 from ._options import CONNECTION, TRANSPORT, plain_term, secret_values
 from ._pins import check_pins, normalize_pins
 

@@ -124,8 +124,8 @@ def test_verify_key_without_a_pin_proves_only_the_answering_key(run_playbook, fr
       register: r_info
 """ % {"lookup": LOOKUP, "port": relay.port}
     _result, found = _run(run_playbook, tasks, ["r_lookup", "r_info"], tmp_path)
-    relay_fp, _ = _pins(relay, relay.app.public_key_b64)
-    agent_fp, _ = _pins(agent, agent.app.public_key_b64)
+    relay_fp = _pins(relay, relay.app.public_key_b64)[0]
+    agent_fp = _pins(agent, agent.app.public_key_b64)[0]
     # Both "verified" the key, and the key is the relay's: verify=key shows that whoever answered
     # holds the key it served, not that it is the agent's key (which is what the docs now say).
     assert found["r_lookup"]["ansible_facts"]["k"]["fingerprint_sha256"] == relay_fp != agent_fp

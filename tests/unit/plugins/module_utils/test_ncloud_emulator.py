@@ -353,7 +353,7 @@ def test_envelope_fault_over_http_control(session, server):
     resp = session.post(server.url + "/__emulator__/ncloud/envelope-fault",
                         json={"code": "FORBIDDEN", "msg": "Forbidden", "status": 202, "count": 2}, timeout=10)
     assert resp.json() == {"ok": True}
-    for _ in range(2):
+    for _attempt in range(2):
         resp = get_pub_key(session, server, TAG["ecdsa"])
         assert (resp.status_code, resp.json()["code"]) == (202, "FORBIDDEN")
     assert get_pub_key(session, server, TAG["ecdsa"]).json()["code"] == "SUCCESS"
@@ -366,7 +366,7 @@ def test_envelope_fault_over_http_control(session, server):
 def _collections_root():
     # .../ansible_collections/keyward/keys/tests/emulators/ncloud_kms.py -> the directory above ansible_collections
     path = os.path.abspath(emu.__file__)
-    for _ in range(6):
+    for _attempt in range(6):
         path = os.path.dirname(path)
     return path
 
