@@ -19,7 +19,25 @@ FOR INTERNAL COLLECTION USE ONLY.
 
 from __future__ import annotations
 
+import json
+
 from ._errors import one_line
+
+
+def json_object(body):
+    """A JSON object from a parsed body, text or bytes; None for anything else (providers' error
+    bodies arrive in all three forms, depending on who reads them)."""
+    if isinstance(body, (bytes, bytearray)):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return None
+    return body if isinstance(body, dict) else None
 
 
 def _dig(body, path):

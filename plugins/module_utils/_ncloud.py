@@ -27,7 +27,7 @@ import json
 import re
 
 from . import _ncloud_signer as signer
-from ._api_profile import ApiProfile
+from ._api_profile import ApiProfile, json_object
 from ._auth import Signer
 from ._endpoints import normalize_endpoint
 from ._errors import OptionError, ProviderError
@@ -134,20 +134,6 @@ def request_body(key_version):
     return json.dumps({"keyVersion": version}, separators=(",", ":")).encode("utf-8")
 
 
-def _as_object(body):
-    if isinstance(body, (bytes, bytearray)):
-        try:
-            body = body.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    if isinstance(body, str):
-        try:
-            body = json.loads(body)
-        except ValueError:
-            return None
-    return body if isinstance(body, dict) else None
-
-
 def _text(value):
     if value is None or isinstance(value, (dict, list)):
         return None
@@ -172,7 +158,7 @@ def error_fields(body):
     service sent "200" or 200; its message and details are joined ("Authentication Failed:
     Invalid authentication information.").
     """
-    obj = _as_object(body)
+    obj = json_object(body)
     if obj is None:
         return None, None, None
     inner = obj.get("error")
@@ -192,7 +178,7 @@ def error_fields(body):
 
 def check_envelope(body, key=None, status=None, request_id=None):
     """The envelope's data for a SUCCESS answer; ProviderError for anything else (a 2xx included)."""
-    obj = _as_object(body)
+    obj = json_object(body)
     if obj is None:
         raise ProviderError("KMS answered with something other than a JSON object", provider=NAME, key=key,
                             status=status, request_id=request_id)

@@ -30,7 +30,7 @@ import re
 import time
 import uuid
 
-from ._api_profile import ApiProfile
+from ._api_profile import ApiProfile, json_object
 from ._auth import Digest
 from ._endpoints import normalize_endpoint
 from ._errors import OptionError, ProviderError, one_line
@@ -126,20 +126,6 @@ def check_days(days, option="expiring_within_days"):
 
 # --- answers ------------------------------------------------------------------------------------
 
-def _as_dict(body):
-    if isinstance(body, (bytes, bytearray)):
-        try:
-            body = body.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    if isinstance(body, str):
-        try:
-            body = json.loads(body)
-        except ValueError:
-            return None
-    return body if isinstance(body, dict) else None
-
-
 def _text(value):
     if value is None or isinstance(value, (dict, list)):
         return None
@@ -157,7 +143,7 @@ def _first(body, names):
 
 def is_failure(body):
     """True for an answer that says it failed (success or successful false), even on HTTP 2xx."""
-    data = _as_dict(body)
+    data = json_object(body)
     if data is None:
         return False
     return data.get("success") is False or data.get("successful") is False
@@ -171,7 +157,7 @@ def error_fields(body):
       {"successful": false, "message": "...", "requestId": "..."} (code, when present: "code")
     body may be the parsed JSON or its text; anything else gives (None, None, None).
     """
-    data = _as_dict(body)
+    data = json_object(body)
     if data is None:
         return None, None, None
     code = _first(data, ("errorCode", "code", "errCode", "error_code"))
@@ -191,7 +177,7 @@ def page_items(body):
     An answer without data.list is an error; items that are not objects are an error.
     total falls back to the top-level totalCount of the service's generic envelope.
     """
-    data = _as_dict(body)
+    data = json_object(body)
     if data is None:
         raise _unexpected("not a JSON object", body)
     inner = data.get("data")

@@ -242,3 +242,34 @@ def _handler_for(server):
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _dispatch
 
     return Handler
+
+
+def run_standalone(description, make_app, describe, argv=None, add_arguments=None):
+    """An emulator's main(): serve make_app(args) on loopback until interrupted.
+
+    Prints one JSON line first: {"url", "ca_path"} plus describe(app, server, pki, args), which
+    is how a demo or a person finds the endpoint, the test CA and the test credentials.
+    add_arguments(parser) adds the emulator's own options to --host, --port and --tls.
+    """
+    import argparse
+
+    from ansible_collections.keyward.keys.tests.emulators._pki import make_pki
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--tls", metavar="DIR", help="serve HTTPS with a test CA created in DIR")
+    if add_arguments is not None:
+        add_arguments(parser)
+    args = parser.parse_args(argv)
+    pki = make_pki(args.tls) if args.tls else None
+    app = make_app(args)
+    server = EmulatorServer(app, host=args.host, port=args.port, tls=pki).start()
+    facts = {"url": server.url, "ca_path": pki["ca.pem"] if pki else None}
+    facts.update(describe(app, server, pki, args))
+    print(json.dumps(facts), flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()

@@ -519,32 +519,14 @@ class AlibabaIdaasEmulator(object):
 
 
 def main(argv=None):
-    import argparse
+    from ansible_collections.keyward.keys.tests.emulators._server import run_standalone
 
-    from ansible_collections.keyward.keys.tests.emulators._pki import make_pki
-    from ansible_collections.keyward.keys.tests.emulators._server import EmulatorServer
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--tls", metavar="DIR", help="serve HTTPS with a test CA created in DIR")
-    args = parser.parse_args(argv)
-    pki = make_pki(args.tls) if args.tls else None
-    app = AlibabaIdaasEmulator()
-    server = EmulatorServer(app, host=args.host, port=args.port, tls=pki).start()
-    print(json.dumps({"url": server.url, "ca_path": pki["ca.pem"] if pki else None, "region_id": REGION_ID,
-                      "instance_id": INSTANCE_ID, "application_id": APPLICATION_ID,
-                      "empty_application_id": EMPTY_APPLICATION_ID, "broken_application_id": BROKEN_APPLICATION_ID,
-                      "access_key_id": ACCESS_KEY_ID, "access_key_secret": ACCESS_KEY_SECRET,
-                      "sts_access_key_id": STS_ACCESS_KEY_ID, "sts_access_key_secret": STS_ACCESS_KEY_SECRET,
-                      "security_token": SECURITY_TOKEN, "key_ids": KEY_IDS,
-                      "fingerprints": app.fingerprints()}), flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
-
+    run_standalone(__doc__.splitlines()[0], lambda args: AlibabaIdaasEmulator(), lambda app, server, pki, args: {
+        "region_id": REGION_ID, "instance_id": INSTANCE_ID, "application_id": APPLICATION_ID,
+        "empty_application_id": EMPTY_APPLICATION_ID, "broken_application_id": BROKEN_APPLICATION_ID,
+        "access_key_id": ACCESS_KEY_ID, "access_key_secret": ACCESS_KEY_SECRET,
+        "sts_access_key_id": STS_ACCESS_KEY_ID, "sts_access_key_secret": STS_ACCESS_KEY_SECRET,
+        "security_token": SECURITY_TOKEN, "key_ids": KEY_IDS, "fingerprints": app.fingerprints()}, argv)
 
 if __name__ == "__main__":
     main()

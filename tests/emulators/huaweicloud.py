@@ -32,7 +32,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
-import json
 import re
 import secrets
 import threading
@@ -421,29 +420,11 @@ class HuaweiCloudEmulator(object):
 
 
 def main(argv=None):
-    import argparse
+    from ansible_collections.keyward.keys.tests.emulators._server import run_standalone
 
-    from ansible_collections.keyward.keys.tests.emulators._pki import make_pki
-    from ansible_collections.keyward.keys.tests.emulators._server import EmulatorServer
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--tls", metavar="DIR", help="serve HTTPS with a test CA created in DIR")
-    args = parser.parse_args(argv)
-    pki = make_pki(args.tls) if args.tls else None
-    app = HuaweiCloudEmulator()
-    server = EmulatorServer(app, host=args.host, port=args.port, tls=pki).start()
-    print(json.dumps({"url": server.url, "ca_path": pki["ca.pem"] if pki else None, "region": REGION,
-                      "project_id": PROJECT_ID, "access_key": ACCESS_KEY, "secret_key": SECRET_KEY,
-                      "username": USERNAME, "password": PASSWORD, "domain_name": DOMAIN_NAME,
-                      "key_ids": KEY_IDS}), flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
-
+    run_standalone(__doc__.splitlines()[0], lambda args: HuaweiCloudEmulator(), lambda app, server, pki, args: {
+        "region": REGION, "project_id": PROJECT_ID, "access_key": ACCESS_KEY, "secret_key": SECRET_KEY,
+        "username": USERNAME, "password": PASSWORD, "domain_name": DOMAIN_NAME, "key_ids": KEY_IDS}, argv)
 
 if __name__ == "__main__":
     main()

@@ -46,7 +46,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 import threading
 import time
@@ -327,31 +326,16 @@ def demo_vars(url, ca_path=None, app=None):
 
 
 def main(argv=None):
-    import argparse
+    from ansible_collections.keyward.keys.tests.emulators._server import run_standalone
 
-    from ansible_collections.keyward.keys.tests.emulators._pki import make_pki
-    from ansible_collections.keyward.keys.tests.emulators._server import EmulatorServer
+    def describe(app, server, pki, args):
+        ca_path = pki["ca.pem"] if pki else None
+        return {"endpoint": server.url + BASE_PATH, "access_key": ACCESS_KEY, "secret_key": SECRET_KEY,
+                "key_tags": KEY_TAGS,
+                "fingerprints": {tag: {str(n): fp for n, fp in fps.items()} for tag, fps in app.fingerprints().items()},
+                "vars": demo_vars(server.url, ca_path, app)}
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--tls", metavar="DIR", help="serve HTTPS with a test CA created in DIR")
-    args = parser.parse_args(argv)
-    pki = make_pki(args.tls) if args.tls else None
-    app = NcloudKmsEmulator()
-    server = EmulatorServer(app, host=args.host, port=args.port, tls=pki).start()
-    print(json.dumps({"url": server.url, "endpoint": server.url + BASE_PATH,
-                      "ca_path": pki["ca.pem"] if pki else None,
-                      "access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "key_tags": KEY_TAGS,
-                      "fingerprints": {tag: {str(n): fp for n, fp in fps.items()}
-                                       for tag, fps in app.fingerprints().items()},
-                      "vars": demo_vars(server.url, pki["ca.pem"] if pki else None, app)}), flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
-
+    run_standalone(__doc__.splitlines()[0], lambda args: NcloudKmsEmulator(), describe, argv)
 
 if __name__ == "__main__":
     main()

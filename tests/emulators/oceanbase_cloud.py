@@ -44,7 +44,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
-import json
 import re
 import secrets
 import threading
@@ -404,31 +403,15 @@ class OceanBaseCloudEmulator(object):
 
 
 def main(argv=None):
-    import argparse
+    from ansible_collections.keyward.keys.tests.emulators._server import run_standalone
 
-    from ansible_collections.keyward.keys.tests.emulators._pki import make_pki
-    from ansible_collections.keyward.keys.tests.emulators._server import EmulatorServer
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--tls", metavar="DIR", help="serve HTTPS with a test CA created in DIR")
-    parser.add_argument("--algorithm", default="MD5", choices=ALGORITHMS)
-    args = parser.parse_args(argv)
-    pki = make_pki(args.tls) if args.tls else None
-    app = OceanBaseCloudEmulator(algorithm=args.algorithm)
-    server = EmulatorServer(app, host=args.host, port=args.port, tls=pki).start()
-    print(json.dumps({"url": server.url, "ca_path": pki["ca.pem"] if pki else None, "org_id": ORG_ID,
-                      "project_id": PROJECT_ID, "empty_project_id": EMPTY_PROJECT_ID,
-                      "access_key_id": ACCESS_KEY_ID, "access_key_secret": ACCESS_KEY_SECRET,
-                      "algorithm": args.algorithm, "key_ids": KEY_IDS,
-                      "total": len(app.keys())}), flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.stop()
-
+    run_standalone(
+        __doc__.splitlines()[0], lambda args: OceanBaseCloudEmulator(algorithm=args.algorithm),
+        lambda app, server, pki, args: {
+            "org_id": ORG_ID, "project_id": PROJECT_ID, "empty_project_id": EMPTY_PROJECT_ID,
+            "access_key_id": ACCESS_KEY_ID, "access_key_secret": ACCESS_KEY_SECRET, "algorithm": args.algorithm,
+            "key_ids": KEY_IDS, "total": len(app.keys())},
+        argv, add_arguments=lambda parser: parser.add_argument("--algorithm", default="MD5", choices=ALGORITHMS))
 
 if __name__ == "__main__":
     main()
