@@ -62,3 +62,14 @@ def check_pins(record, pins):
         "fingerprint mismatch: the key has sha256 %s, which matches none of the %d expected fingerprint(s)"
         % (record["fingerprint_sha256"], len(pins)),
         provider=record.get("provider"), key=record.get("key_id"))
+
+
+def apply_checks(record, pins, options, provider=None, warn=None):
+    """Pins, then the provider's own per-record checks; for fetched and cached records alike.
+
+    Here rather than in _provider.py so that a lookup answered from the cache needs no more.
+    """
+    check_pins(record, pins)
+    if provider is not None and provider.check_record is not None:
+        provider.check_record(record, options, warn or (lambda msg: None))
+    return record

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from ._errors import KeywardError
 from ._options import CONNECTION, TRANSPORT, plain_term, secret_values
-from ._pins import check_pins, normalize_pins
+from ._pins import apply_checks, normalize_pins
 
 
 class Provider(object):
@@ -99,14 +99,6 @@ class LazyClient(object):
                 provider, options, warn, debug = self._args
                 self._client = provider.client(options, warn, debug)
             return self._client
-
-
-def apply_checks(record, pins, options, provider=None, warn=None):
-    """Pins, then the provider's own per-record checks; for fetched and cached records alike."""
-    check_pins(record, pins)
-    if provider is not None and provider.check_record is not None:
-        provider.check_record(record, options, warn or (lambda msg: None))
-    return record
 
 
 def fetch_records(provider, options, terms, client=None, cache=None, cache_key=None, warn=None, debug=None):

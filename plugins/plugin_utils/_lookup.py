@@ -29,7 +29,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.keyward.keys.plugins.module_utils._errors import KeywardError, OptionError, scrub
 from ansible_collections.keyward.keys.plugins.module_utils._options import cache_key_options, is_secret_name, plain_term
-from ansible_collections.keyward.keys.plugins.module_utils._pins import normalize_pins
+from ansible_collections.keyward.keys.plugins.module_utils._pins import apply_checks, normalize_pins
 from ansible_collections.keyward.keys.plugins.plugin_utils._cache import RecordCache
 
 display = Display()
@@ -183,18 +183,13 @@ class KeywardLookupBase(LookupBase):
                                     cache_key=lambda term: self.cache_key(term, options, keyed_by),
                                     warn=display.warning, debug=display.vvv)
             found.update(zip(misses, fetched))
-        if hits:
-            from ansible_collections.keyward.keys.plugins.module_utils._pins import check_pins
-
-            for term in hits:
-                check_pins(found[term], pins)
-                if provider is not None and provider.check_record is not None:
-                    provider.check_record(found[term], options, display.warning)
+        for term in hits:
+            apply_checks(found[term], pins, options, provider, display.warning)
         self.after_records([(term, found[term]) for term in dict.fromkeys(terms)], options, provider)
         return [self.format(found[term], options["return_format"]) for term in terms]
 
     def lookup_list(self, terms, options):
-        """Lookups whose API lists (no terms): the provider's list(), cached, then its after_cache."""
+        """Lookups whose API lists (no terms): the provider's list(), cached, then its finish."""
         if terms:
             raise OptionError("%s: this lookup takes no terms (got %d)" % (self.PROVIDER, len(terms)))
         cache = RecordCache() if options.get("cache") else None
