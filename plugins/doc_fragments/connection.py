@@ -8,7 +8,9 @@ from __future__ import annotations
 class ModuleDocFragment(object):
     # Options of every lookup and module. Kept in step with module_utils/_options.py (TRANSPORT,
     # CONNECTION, LOOKUP, LIST_LOOKUP) by tests/unit/plugins/doc_fragments/test_option_tables.py.
-    _TRANSPORT = r"""
+    # Each section is a literal (ansible-test's yamllint reads them without running this file).
+    DOCUMENTATION = r"""
+options:
   timeout:
     description:
       - Seconds each HTTP attempt may take as a whole, to connect and to receive the whole answer; a server
@@ -39,7 +41,9 @@ class ModuleDocFragment(object):
     type: path
 """
 
-    _PINS = r"""
+    # Plugins whose results are key records.
+    PINS = r"""
+options:
   expected_fingerprint:
     description:
       - Pins. The key must match one of these or the task fails, before anything uses the key.
@@ -50,11 +54,6 @@ class ModuleDocFragment(object):
     type: list
     elements: str
 """
-
-    DOCUMENTATION = "options:\n" + _TRANSPORT + _PINS
-
-    # For plugins whose results are not key records (no pins).
-    TRANSPORT = "options:\n" + _TRANSPORT
 
     # Environment sources for lookups (Ansible's config manager reads them on the controller).
     # Modules take the same variables through env_fallback in their argspec.
@@ -74,8 +73,9 @@ options:
       - name: KEYWARD_CA_PATH
 """
 
-    # Options only key lookups have.
-    _RETURN_FORMAT = r"""
+    # Lookups whose results are key records.
+    LOOKUP = r"""
+options:
   return_format:
     description:
       - V(pem) returns each key as SubjectPublicKeyInfo PEM (C(\n) line endings, trailing newline).
@@ -86,7 +86,9 @@ options:
     choices: [pem, dict, raw]
 """
 
-    _CACHE = r"""
+    # Every lookup.
+    CACHE = r"""
+options:
   cache:
     description:
       - Share fetched answers between all hosts and tasks of this C(ansible-playbook) run, so that a lookup
@@ -99,8 +101,3 @@ options:
     default: true
 """
 
-    # Options of key lookups.
-    LOOKUP = "options:\n" + _RETURN_FORMAT + _CACHE
-
-    # Options of lookups whose results are not key records.
-    LIST_LOOKUP = "options:\n" + _CACHE

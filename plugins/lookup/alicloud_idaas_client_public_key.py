@@ -33,8 +33,10 @@ options:
     required: true
 extends_documentation_fragment:
   - keyward.keys.connection
+  - keyward.keys.connection.pins
   - keyward.keys.connection.PLUGINS
-  - keyward.keys.connection.LOOKUP
+  - keyward.keys.connection.lookup
+  - keyward.keys.connection.cache
   - keyward.keys.alicloud
   - keyward.keys.alicloud.PLUGINS
 notes:

@@ -31,8 +31,10 @@ options:
     required: true
 extends_documentation_fragment:
   - keyward.keys.connection
+  - keyward.keys.connection.pins
   - keyward.keys.connection.PLUGINS
-  - keyward.keys.connection.LOOKUP
+  - keyward.keys.connection.lookup
+  - keyward.keys.connection.cache
   - keyward.keys.huaweicloud
   - keyward.keys.huaweicloud.PLUGINS
 notes:

@@ -35,8 +35,10 @@ options:
     required: true
 extends_documentation_fragment:
   - keyward.keys.connection
+  - keyward.keys.connection.pins
   - keyward.keys.connection.plugins
   - keyward.keys.connection.lookup
+  - keyward.keys.connection.cache
   - keyward.keys.obshell
   - keyward.keys.obshell.verify
   - keyward.keys.obshell.plugins

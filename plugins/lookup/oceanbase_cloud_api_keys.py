@@ -22,9 +22,9 @@ description:
   - The records are not key records; C(return_format) and C(expected_fingerprint) do not apply.
 options: {}
 extends_documentation_fragment:
-  - keyward.keys.connection.transport
+  - keyward.keys.connection
   - keyward.keys.connection.plugins
-  - keyward.keys.connection.list_lookup
+  - keyward.keys.connection.cache
   - keyward.keys.oceanbase_cloud
   - keyward.keys.oceanbase_cloud.plugins
 notes:

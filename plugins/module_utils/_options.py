@@ -15,14 +15,14 @@ FOR INTERNAL COLLECTION USE ONLY.
 
 from __future__ import annotations
 
-# Every plugin that talks to a provider (doc fragment keyward.keys.connection.transport).
+# Every plugin that talks to a provider (doc fragment keyward.keys.connection).
 TRANSPORT = {
     "timeout": dict(type="float", default=10.0, env=["KEYWARD_TIMEOUT"]),
     "retries": dict(type="int", default=3, env=["KEYWARD_RETRIES"]),
     "validate_certs": dict(type="bool", default=True, env=["KEYWARD_VALIDATE_CERTS"]),
     "ca_path": dict(type="path", env=["KEYWARD_CA_PATH"]),
 }
-# Every plugin that returns key records (doc fragment keyward.keys.connection): pins too.
+# Every plugin that returns key records (doc fragments keyward.keys.connection and .pins).
 CONNECTION = dict(TRANSPORT, expected_fingerprint=dict(type="list", elements="str", no_log=False))
 
 # Only lookups have these (modules always return whole records).

@@ -39,6 +39,7 @@ options:
     type: str
 extends_documentation_fragment:
   - keyward.keys.connection
+  - keyward.keys.connection.pins
   - keyward.keys.huaweicloud
   - keyward.keys.attributes.INFO_MODULE
   - keyward.keys.attributes.ACTION_GROUP_HUAWEICLOUD

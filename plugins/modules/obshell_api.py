@@ -60,6 +60,7 @@ options:
     type: raw
 extends_documentation_fragment:
   - keyward.keys.connection
+  - keyward.keys.connection.pins
   - keyward.keys.obshell
   - keyward.keys.attributes.ACTION_GROUP_OBSHELL
 attributes:

@@ -33,6 +33,7 @@ options:
     default: 127.0.0.1
 extends_documentation_fragment:
   - keyward.keys.connection
+  - keyward.keys.connection.pins
   - keyward.keys.obshell
   - keyward.keys.obshell.verify
   - keyward.keys.attributes.INFO_MODULE

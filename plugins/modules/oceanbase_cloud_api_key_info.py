@@ -31,7 +31,7 @@ options:
       - V(0) returns only the expired keys. Without it, every key is returned.
     type: int
 extends_documentation_fragment:
-  - keyward.keys.connection.transport
+  - keyward.keys.connection
   - keyward.keys.oceanbase_cloud
   - keyward.keys.attributes.INFO_MODULE
   - keyward.keys.attributes.ACTION_GROUP_OCEANBASE_CLOUD

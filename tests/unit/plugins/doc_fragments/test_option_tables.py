@@ -371,15 +371,15 @@ def _fragment(cls_name, attr):
 
 
 def test_connection_fragment_agrees_with_connection_table():
-    docs = _fragment("connection", "DOCUMENTATION")
     envs = _fragment("connection", "PLUGINS")
+    docs = dict(_fragment("connection", "DOCUMENTATION"), **_fragment("connection", "PINS"))
     merged_docs = {name: dict(docs.get(name, {}), **envs.get(name, {})) for name in set(docs) | set(envs)}
     assert check_lookup_doc("fragment", merged_docs, [_options.CONNECTION], None) == []
-    assert check_lookup_doc("fragment", _fragment("connection", "LOOKUP"), [_options.LOOKUP], None) == []
-    transport = {name: dict(docs.get(name, {}), **envs.get(name, {}))
-                 for name in set(_fragment("connection", "TRANSPORT"))}
+    transport = {name: dict(doc, **envs.get(name, {})) for name, doc in _fragment("connection", "DOCUMENTATION").items()}
     assert check_lookup_doc("fragment", transport, [_options.TRANSPORT], None) == []
-    assert check_lookup_doc("fragment", _fragment("connection", "LIST_LOOKUP"), [_options.LIST_LOOKUP], None) == []
+    lookup = dict(_fragment("connection", "LOOKUP"), **_fragment("connection", "CACHE"))
+    assert check_lookup_doc("fragment", lookup, [_options.LOOKUP], None) == []
+    assert check_lookup_doc("fragment", _fragment("connection", "CACHE"), [_options.LIST_LOOKUP], None) == []
 
 
 def test_list_providers_use_the_transport_and_list_lookup_tables():
