@@ -100,4 +100,3 @@ options:
     type: bool
     default: true
 """
-

@@ -528,5 +528,6 @@ def main(argv=None):
         "sts_access_key_id": STS_ACCESS_KEY_ID, "sts_access_key_secret": STS_ACCESS_KEY_SECRET,
         "security_token": SECURITY_TOKEN, "key_ids": KEY_IDS, "fingerprints": app.fingerprints()}, argv)
 
+
 if __name__ == "__main__":
     main()

@@ -426,5 +426,6 @@ def main(argv=None):
         "region": REGION, "project_id": PROJECT_ID, "access_key": ACCESS_KEY, "secret_key": SECRET_KEY,
         "username": USERNAME, "password": PASSWORD, "domain_name": DOMAIN_NAME, "key_ids": KEY_IDS}, argv)
 
+
 if __name__ == "__main__":
     main()

@@ -337,5 +337,6 @@ def main(argv=None):
 
     run_standalone(__doc__.splitlines()[0], lambda args: NcloudKmsEmulator(), describe, argv)
 
+
 if __name__ == "__main__":
     main()

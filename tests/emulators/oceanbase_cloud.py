@@ -413,5 +413,6 @@ def main(argv=None):
             "key_ids": KEY_IDS, "total": len(app.keys())},
         argv, add_arguments=lambda parser: parser.add_argument("--algorithm", default="MD5", choices=ALGORITHMS))
 
+
 if __name__ == "__main__":
     main()

@@ -40,5 +40,5 @@ def test_credential_type_shape(path):
     assert env and set(spec["injectors"]) <= {"env", "extra_vars", "file"}
     for name, template in env.items():
         assert not name.startswith("ANSIBLE_"), name
-        used = set(re.findall(r"{{\s*([a-z_]+)\s*}}", template))
+        used = set(re.findall(r"{{\s*([a-z_]+)\s*(?:\|[^}]*)?}}", template))
         assert used and used <= set(ids), (name, template)
