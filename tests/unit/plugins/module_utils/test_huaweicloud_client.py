@@ -416,3 +416,22 @@ def test_sequence_is_sent(hwsrv):
     assert json.loads(client.request_body(KEY["rsa2048"])) == {
         "key_id": KEY["rsa2048"], "sequence": "919c82d4-8046-4722-9094-35c3c6524cff"}
     client.fetch(KEY["rsa2048"])
+
+
+def test_emulator_accepts_a_go_sdk_style_signature_without_host(hwsrv):
+    """What the real gateway accepts: SignedHeaders=x-sdk-date only, as the official Go SDK sends."""
+    import requests
+
+    from ansible_collections.keyward.keys.plugins.module_utils import _huaweicloud_signer as signer
+
+    path = "/v1.0/%s/kms/get-publickey" % emu.PROJECT_ID
+    body = json.dumps({"key_id": KEY["rsa2048"]}).encode()
+    date = signer.sdk_date()
+    headers = {"X-Sdk-Date": date, "Content-Type": "application/json"}
+    canonical = signer.canonical_request("POST", path, [], headers, ["x-sdk-date"], body)
+    sig = signer.signature(emu.SECRET_KEY, signer.string_to_sign(date, canonical))
+    headers["Authorization"] = signer.authorization(emu.ACCESS_KEY, ["x-sdk-date"], sig)
+    answer = requests.post(hwsrv.url + path, data=body, headers=headers, timeout=5)
+    assert answer.status_code == 200, answer.text
+    headers["Authorization"] = signer.authorization(emu.ACCESS_KEY, ["x-sdk-date"], "0" * 64)
+    assert requests.post(hwsrv.url + path, data=body, headers=headers, timeout=5).status_code == 401
