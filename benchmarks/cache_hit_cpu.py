@@ -7,6 +7,8 @@ N local hosts and measures the CPU time (user + system) of the whole ansible-pla
 tree, which is steadier than wall time on a shared machine, for one task per host evaluating:
 
   env        lookup('ansible.builtin.env', 'HOME')                (the baseline)
+  same docs  a lookup that returns a constant but carries the Huawei lookup's documentation
+             (Ansible parses every lookup's documentation and doc fragments in every worker)
   huawei     lookup('keyward.keys.huaweicloud_kms_public_key', id) (a hit: warmed by a run_once task)
   obshell    lookup('keyward.keys.obshell_public_key', agent)      (a hit; loads its provider for
              its per-record checks)
@@ -20,6 +22,7 @@ Not a test: it asserts nothing; compare the differences, not the seconds.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import resource
@@ -50,11 +53,40 @@ PLAY = """
 """
 
 
+SAME_DOCS = """
+from ansible.plugins.lookup import LookupBase
+
+DOCUMENTATION = %r
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        return ["constant"]
+"""
+
+
+def same_docs_collection(workdir):
+    """A collection bench.docs whose lookup same_docs does nothing but has the Huawei lookup's docs."""
+    source = os.path.join(ROOT, "plugins", "lookup", "huaweicloud_kms_public_key.py")
+    with open(source) as handle:
+        tree = ast.parse(handle.read())
+    documentation = next(node.value.value for node in tree.body if isinstance(node, ast.Assign)
+                         and getattr(node.targets[0], "id", None) == "DOCUMENTATION")
+    documentation = documentation.replace("name: huaweicloud_kms_public_key", "name: same_docs")
+    root = os.path.join(workdir, "collections")
+    lookup_dir = os.path.join(root, "ansible_collections", "bench", "docs", "plugins", "lookup")
+    os.makedirs(lookup_dir)
+    with open(os.path.join(lookup_dir, "same_docs.py"), "w") as handle:
+        handle.write(SAME_DOCS % documentation)
+    return root
+
+
 def cpu_of_run(inventory, expr, workdir, forks, env):
     play = os.path.join(workdir, "play.yml")
     with open(play, "w") as handle:
         handle.write(PLAY.format(expr=expr))
-    environ = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=conftest.COLLECTIONS_ROOT, ANSIBLE_HOST_KEY_CHECKING="False",
+    collections = os.pathsep.join([conftest.COLLECTIONS_ROOT, os.path.join(workdir, "collections")])
+    environ = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_HOST_KEY_CHECKING="False",
                    ANSIBLE_LOCAL_TEMP=tempfile.mkdtemp(dir=workdir), **env)
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, "-f", str(forks), play]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -76,6 +108,7 @@ def main():
         kms = EmulatorServer(hw.HuaweiCloudEmulator(), tls=pki).start()
         agent = EmulatorServer(ObshellAgent()).start()
         try:
+            same_docs_collection(workdir)
             inventory = os.path.join(workdir, "inventory.json")
             hosts = {"h%03d" % i: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
                      for i in range(args.hosts)}
@@ -86,6 +119,7 @@ def main():
                    "HUAWEICLOUD_KMS_ENDPOINT": kms.url, "KEYWARD_CA_PATH": pki["ca.pem"]}
             cases = [
                 ("env (baseline)", "{{ lookup('ansible.builtin.env', 'HOME') }}"),
+                ("same docs, no work", "{{ lookup('bench.docs.same_docs', 'x') }}"),
                 ("huawei, cache hit", "{{ lookup('keyward.keys.huaweicloud_kms_public_key', '%s') }}"
                  % hw.KEY_IDS["rsa2048"]),
                 ("obshell, cache hit", "{{ lookup('keyward.keys.obshell_public_key', '127.0.0.1:%d') }}" % agent.port),

@@ -402,7 +402,7 @@ class AlibabaIdaasEmulator(object):
             with self._lock:
                 throttled = self._throttles.pop(0) if self._throttles else None
             if throttled:
-                code, status, retry_after = throttled
+                code, status, retry_after = throttled[0], throttled[1], throttled[2]
                 headers = {"x-acs-retry-after": str(int(retry_after))} if retry_after is not None else None
                 return self.error(status, code, THROTTLING_MESSAGES.get(code, "Request was denied due to flow control."),
                                   headers)
