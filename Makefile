@@ -150,6 +150,7 @@ demo: $(INSTALLED)
 bench: venv-$(TOOLS_CORE) | $(LINK)
 	$(call venv,$(TOOLS_CORE))/bin/python benchmarks/lookup_cache.py
 	$(call venv,$(TOOLS_CORE))/bin/python benchmarks/concurrent_fetch.py
+	$(call venv,$(TOOLS_CORE))/bin/python benchmarks/cache_hit_cpu.py
 
 $(TARBALL): $(SOURCES) | venv-$(TOOLS_CORE)
 	@$(call venv,$(TOOLS_CORE))/bin/python scripts/collection_tree.py .build/src
