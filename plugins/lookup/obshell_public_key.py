@@ -185,8 +185,6 @@ class LookupModule(KeywardLookupBase):
             return
         from ansible_collections.keyward.keys.plugins.module_utils import _obshell
 
-        if verify == "password" and not (options.get("password") or options.get("agent_password")):
-            raise _obshell.OptionError("obshell: verify=password needs password (root@sys) or agent_password")
         agents = _obshell.ObshellAgents(options, provider.transport(options, display.warning, display.vvv),
                                         warn=display.warning)
         for term, record in pairs:

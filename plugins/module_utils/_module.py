@@ -12,7 +12,7 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from . import _keys, _transport
 from ._errors import KeywardError, ProviderError
-from ._options import CONNECTION, argspec
+from ._options import argspec
 
 _LIBRARIES = {
     "requests": lambda: _transport.REQUESTS_IMPORT_ERROR,
@@ -78,7 +78,3 @@ def run(module, func, on_error=None):
         module.fail_json(msg=str(failure), error=error_details(failure), **extra)
     result.setdefault("changed", False)
     module.exit_json(**result)
-
-
-def connection_params(module):
-    return {name: module.params.get(name) for name in CONNECTION}

@@ -176,34 +176,6 @@ def error_fields(body):
     return code, message, _request_id(obj)
 
 
-def check_envelope(body, key=None, status=None, request_id=None):
-    """The envelope's data for a SUCCESS answer; ProviderError for anything else (a 2xx included)."""
-    obj = json_object(body)
-    if obj is None:
-        raise ProviderError("KMS answered with something other than a JSON object", provider=NAME, key=key,
-                            status=status, request_id=request_id)
-    code, message, body_request_id = error_fields(obj)
-    request_id = request_id or body_request_id
-    if code != SUCCESS or "error" in obj:
-        raise ProviderError(message or "KMS did not report success", provider=NAME, key=key, status=status,
-                            code=code or "(none)", request_id=request_id)
-    data = obj.get("data")
-    if not isinstance(data, dict):
-        raise ProviderError("KMS reported success without a data object", provider=NAME, key=key,
-                            status=status, code=code, request_id=request_id)
-    return data
-
-
-def auth_hint(status, code):
-    """Words to add to a gateway authentication failure (HTTP 401, errorCode 200), else None.
-
-    The gateway gives the same answer for a wrong secret key and for a stale time stamp.
-    """
-    if status == 401 and str(code) == "200":
-        return CLOCK_SKEW_HINT
-    return None
-
-
 def record_from_data(key_tag, data, requested_version=None):
     """The key record of a SUCCESS answer's data.
 

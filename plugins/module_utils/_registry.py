@@ -29,7 +29,3 @@ _PACKAGE = "ansible_collections.keyward.keys.plugins.module_utils."
 def load(name):
     """The Provider declared by the named provider's module."""
     return importlib.import_module(_PACKAGE + PROVIDERS[name]).PROVIDER
-
-
-def all_providers():
-    return [load(name) for name in PROVIDERS]

@@ -151,14 +151,6 @@ def _not_json_error(response, provider, key, request_id=None):
         provider=provider, key=key, status=response.status_code, request_id=request_id)
 
 
-def response_json(response, provider, key=None, profile=DEFAULT_PROFILE):
-    """The JSON body of a reply, or a ProviderError that says what came instead."""
-    try:
-        return response.json()
-    except ValueError:
-        raise _not_json_error(response, provider, key, profile.header_request_id(response.headers))
-
-
 class Transport(object):
     """One requests session per client, with the collection's connection options.
 

@@ -19,7 +19,7 @@ import pytest
 
 from ansible_collections.keyward.keys.plugins.module_utils import _transport
 from ansible_collections.keyward.keys.plugins.module_utils._errors import OptionError, ProviderError
-from ansible_collections.keyward.keys.plugins.module_utils._transport import Transport, response_json
+from ansible_collections.keyward.keys.plugins.module_utils._transport import Transport
 from ansible_collections.keyward.keys.tests.emulators._pki import make_pki
 from ansible_collections.keyward.keys.tests.emulators._server import EmulatorServer, Response
 
@@ -250,7 +250,7 @@ def test_html_body_is_a_clear_error(server):
     transport, _sleeps, _debug = make()
     response = transport.request("GET", server.url + "/key", key="k1")
     with pytest.raises(ProviderError) as info:
-        response_json(response, "obshell", "k1")
+        transport.json(response, "k1")
     assert "an HTML page where JSON was expected" in str(info.value)
     assert info.value.status == 200
 
@@ -269,18 +269,18 @@ def test_html_error_page_after_retries(server):
     ("/empty", None, "an empty body"),
     ("/text", None, "a body that is not JSON (text/plain)"),
 ])
-def test_response_json_names_what_came_instead(server, path, fault, fragment):
+def test_json_names_what_came_instead(server, path, fault, fragment):
     if fault:
         server.faults.add("^%s$" % path, [fault])
     transport, _sleeps, _debug = make()
     response = transport.request("GET", server.url + path)
     with pytest.raises(ProviderError, match=re.escape(fragment)):
-        response_json(response, "obshell", "k")
+        transport.json(response, "k")
 
 
-def test_response_json_returns_the_body(server):
+def test_json_returns_the_body(server):
     transport, _sleeps, _debug = make()
-    assert response_json(transport.request("GET", server.url + "/key"), "obshell")["path"] == "/key"
+    assert transport.json(transport.request("GET", server.url + "/key"))["path"] == "/key"
 
 
 # --- TLS ------------------------------------------------------------------------------------------

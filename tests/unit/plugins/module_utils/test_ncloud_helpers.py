@@ -157,11 +157,9 @@ def test_error_fields(body, expected):
     assert nc.error_fields(body) == expected
 
 
-def test_check_envelope_success():
-    data = {"publicKey": "PEM"}
-    assert nc.check_envelope({"code": "SUCCESS", "data": data}) is data
-    assert nc.check_envelope({"code": "SUCCESS", "msg": "", "data": data}) == data
-    assert nc.check_envelope(b'{"code":"SUCCESS","data":{"publicKey":"PEM"}}') == data
+def test_success_envelope_passes():
+    for body in ({"code": "SUCCESS", "data": {"publicKey": "PEM"}}, {"code": "SUCCESS", "msg": "", "data": {}}):
+        assert nc.PROFILE.success_failure(body) is None
 
 
 @pytest.mark.parametrize("body, code, words", [
@@ -171,24 +169,17 @@ def test_check_envelope_success():
     ({"code": "success", "data": {}}, "success", "did not report success"),
     ({"data": {"publicKey": "x"}}, "(none)", "did not report success"),
     (GATEWAY, "200", "Authentication Failed"),
-    ({"code": "SUCCESS"}, "SUCCESS", "without a data object"),
-    ({"code": "SUCCESS", "data": "x"}, "SUCCESS", "without a data object"),
-    (b"<html></html>", None, "other than a JSON object"),
     ([], None, "other than a JSON object"),
 ])
-def test_check_envelope_refuses(body, code, words):
-    with pytest.raises(ProviderError, match=words) as caught:
-        nc.check_envelope(body, key=DOC_TAG, status=200, request_id="trace-1")
-    err = caught.value
-    assert (err.provider, err.key, err.status, err.code, err.request_id) == ("ncloud_kms", DOC_TAG, 200, code, "trace-1")
+def test_a_2xx_that_is_not_success_is_a_failure(body, code, words):
+    reported = nc.PROFILE.success_failure(body)
+    assert reported is not None and reported[0] == code and words in reported[1]
 
 
-def test_auth_hint():
-    assert nc.auth_hint(401, "200") == nc.CLOCK_SKEW_HINT
-    assert nc.auth_hint(401, 200) == nc.CLOCK_SKEW_HINT
+def test_clock_skew_hint_for_the_gateways_authentication_failure():
+    assert nc.CLOCK_SKEW_HINT in nc.PROFILE.hint("200", "Authentication Failed")
     assert "5 minutes" in nc.CLOCK_SKEW_HINT and "clock" in nc.CLOCK_SKEW_HINT
-    assert nc.auth_hint(401, "210") is None
-    assert nc.auth_hint(404, "NOT_FOUND") is None
+    assert nc.CLOCK_SKEW_HINT not in nc.PROFILE.hint("NOT_FOUND", "Key not found")
 
 
 # --- records ----------------------------------------------------------------------------------
