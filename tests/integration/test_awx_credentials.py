@@ -17,7 +17,9 @@ covered, or this file fails, without anyone remembering to add it), each case of
     they arrive unchanged) and checks that no secret appears in the job's stdout, its events or
     any other artifact, except the 'command' file in which ansible-runner records the job's
     environment by design (mode 0600, as AWX's own runner does; AWX stores build_safe_env's copy).
-The test is skipped when ansible-runner or awx-plugins.interfaces is not installed (they are in
+A second test runs AWX's built-in credential types from awx-plugins-core (their templates and
+their Python injectors) and checks that no shipped type injects a variable one of them injects, so
+a job may carry both. The tests are skipped when ansible-runner or awx-plugins.interfaces is not installed (they are in
 test-requirements.txt; both need Python 3.11 or later).
 """
 
@@ -353,3 +355,34 @@ def test_injected_credential_runs_a_job(provider, case_name, servers, pki, tmp_p
             for value in case["secrets"]:
                 assert value not in text, "a secret is in %s" % os.path.relpath(path, pdd)
     assert checked > 3  # stdout, status, rc and the job events at least
+
+
+def builtin_env_names(tmp_path):
+    """{built-in credential type name: env vars it injects}, from awx-plugins-core's definitions."""
+    plugins = pytest.importorskip("awx_plugins.credentials.plugins", reason="awx-plugins-core is not installed")
+    found = {}
+    for managed in vars(plugins).values():
+        if not isinstance(managed, private_api.ManagedCredentialType):
+            continue
+        names = set((managed.injectors or {}).get("env", {}))
+        if managed.custom_injectors:
+            # the Python injectors (AWS, GCE, Azure, ...): run them with every field filled in
+            inputs = {f["id"]: "x" for f in managed.inputs.get("fields", [])}
+            env, pdd = {}, tmp_path / managed.namespace
+            (pdd / "env").mkdir(parents=True)
+            managed.custom_injectors(credential_api.Credential(inputs=inputs), env, str(pdd))
+            names |= set(env)
+        found[managed.name] = names
+    return found
+
+
+def test_no_clash_with_awx_builtin_credential_types(tmp_path):
+    """A job may carry a keyward.keys credential and any of AWX's own: neither overwrites the other's variables."""
+    builtin = builtin_env_names(tmp_path)
+    assert "Amazon Web Services" in builtin and "AWS_ACCESS_KEY_ID" in builtin["Amazon Web Services"]
+    for provider in providers():
+        cred_type = load_type(provider)
+        assert cred_type.name not in builtin
+        for name, names in builtin.items():
+            clash = set(cred_type.injectors["env"]) & names
+            assert not clash, "%s injects %s, as AWX's %r does" % (provider, sorted(clash), name)
