@@ -31,6 +31,7 @@ import os
 import re
 import shlex
 import stat
+import subprocess
 import sys
 
 import pytest
@@ -386,3 +387,43 @@ def test_no_clash_with_awx_builtin_credential_types(tmp_path):
         for name, names in builtin.items():
             clash = set(cred_type.injectors["env"]) & names
             assert not clash, "%s injects %s, as AWX's %r does" % (provider, sorted(clash), name)
+
+
+# --- the playbook keyward.keys.awx_credential_types -----------------------------------------------
+
+PLAYBOOK_PATH = os.path.join(ROOT, "playbooks", "awx_credential_types.yml")
+AWX_MISSING = ("awx.awx is not installed in any collections path: ansible-galaxy cannot reach Galaxy here, and no "
+               "PyPI package that installs beside this ansible-core ships it (the 'ansible' package bundled awx.awx up "
+               "to 11.x, which needs ansible-core 2.18; to run this, unpack ansible_collections/awx/awx from its "
+               "wheel into a directory named in ANSIBLE_COLLECTIONS_PATH)")
+
+
+def awx_collection_root():
+    """The collections root (the directory holding ansible_collections/) that has awx.awx, or None."""
+    candidates = os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep)
+    candidates += [os.path.expanduser("~/.ansible/collections"), "/usr/share/ansible/collections"] + sys.path
+    for root in filter(None, candidates):
+        if os.path.isfile(os.path.join(root, "ansible_collections", "awx", "awx", "plugins", "modules", "credential_type.py")):
+            return root
+    return None
+
+
+def test_playbook_reads_the_shipped_files():
+    with open(PLAYBOOK_PATH) as handle:
+        play = yaml.safe_load(handle)[0]
+    default = play["vars"]["keyward_awx_credential_types_dir"].replace("{{ playbook_dir }}", os.path.dirname(PLAYBOOK_PATH))
+    assert os.path.realpath(default) == os.path.realpath(TYPES_DIR)
+    modules = [name for task in play["tasks"] for name in task if "." in name]
+    assert "awx.awx.credential_type" in modules
+
+
+def test_playbook_syntax_check():
+    root = awx_collection_root()
+    if root is None:
+        pytest.skip(AWX_MISSING)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.pathsep.join([root, os.environ["ANSIBLE_COLLECTIONS_PATH"]]),
+               ANSIBLE_NOCOLOR="1")
+    proc = subprocess.run([os.path.join(ANSIBLE_BIN, "ansible-playbook"), "--syntax-check", "-i", "localhost,",
+                           "keyward.keys.awx_credential_types"], env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "awx_credential_types.yml" in proc.stdout
