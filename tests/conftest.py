@@ -7,6 +7,8 @@ ansible-test units (which already puts the collection on sys.path).
 import os
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -32,7 +34,32 @@ if COLLECTIONS_ROOT not in sys.path:
 os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", COLLECTIONS_ROOT)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     # ansible-test units runs pytest with its own ini file and --strict-markers, so the markers
     # that pytest.ini declares are declared here too.
     config.addinivalue_line("markers", "slow: long-running integration tests")
+    _no_pytest_ansible_injection(config)
+
+
+def _no_pytest_ansible_injection(config):
+    """Keep pytest-ansible (when installed) from changing how every other test imports the collection.
+
+    Its pytest_configure, which runs after this one (tryfirst), sees galaxy.yml in the directory
+    pytest starts in and then creates collections/ansible_collections/keyward/keys in the checkout
+    (symlinks to every top-level entry, which `make build` and the ansible-test mirror would pick
+    up) and installs ansible's collection finder into the pytest process, after which importing a
+    part of the collection that sys.path already imported from fails ("collection metadata was not
+    loaded"). The tests that use its fixtures set up the collection finder themselves, for their
+    own duration (tests/integration/test_pytest_ansible.py).
+    """
+    plugin = config.pluginmanager.get_plugin("pytest-ansible")
+    if plugin is None:
+        return
+    for name in ("inject", "inject_only"):
+        if hasattr(plugin, name):
+            setattr(plugin, name, _skip_injection)
+
+
+def _skip_injection(*_args, **_kwargs):
+    return None
