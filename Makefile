@@ -91,6 +91,12 @@ summary:
 $(LINK):
 	@mkdir -p $(@D) && ln -sfn $(CURDIR) $@
 
+# awx.awx, for the syntax check of playbooks/awx_credential_types.yml (tests only; see the script).
+AWX_COLLECTION := .build/awx-collection/ansible_collections/awx/awx/plugins/modules/credential_type.py
+
+$(AWX_COLLECTION): | venv-$(TOOLS_CORE)
+	@$(call venv,$(TOOLS_CORE))/bin/python scripts/fetch_awx_collection.py .build/awx-collection
+
 define CORE_RULES
 .PHONY: venv-$(1) tree-$(1) sanity-$(1) units-$(1) units-ansible-test-$(1) integration-$(1)
 
@@ -124,8 +130,9 @@ units-ansible-test-$(1): tree-$(1)
 	  env -C $(call tree,$(1)) PATH="$(CURDIR)/$(call venv,$(1))/bin:$$$$PATH" \
 	  ansible-test units --venv --python $(PYVER_$(1)) --requirements --color no $(UNITS_ARGS)
 
-integration-$(1): venv-$(1) | $(LINK)
+integration-$(1): venv-$(1) $(AWX_COLLECTION) | $(LINK)
 	@$(STAGE) run integration-$(1) --junit .build/results/integration-$(1).xml -- \
+	  env KEYWARD_AWX_COLLECTIONS=$(CURDIR)/.build/awx-collection \
 	  $(call venv,$(1))/bin/python -m pytest tests/integration -ra --junitxml=.build/results/integration-$(1).xml $(PYTEST_ARGS)
 
 # In `make test`, the two ansible-test stages of a core share its mirror: one after the other.

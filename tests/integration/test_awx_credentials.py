@@ -394,13 +394,15 @@ def test_no_clash_with_awx_builtin_credential_types(tmp_path):
 PLAYBOOK_PATH = os.path.join(ROOT, "playbooks", "awx_credential_types.yml")
 AWX_MISSING = ("awx.awx is not installed in any collections path: ansible-galaxy cannot reach Galaxy here, and no "
                "PyPI package that installs beside this ansible-core ships it (the 'ansible' package bundled awx.awx up "
-               "to 11.x, which needs ansible-core 2.18; to run this, unpack ansible_collections/awx/awx from its "
-               "wheel into a directory named in ANSIBLE_COLLECTIONS_PATH)")
+               "to 11.x, which needs ansible-core 2.18): `make test` unpacks it with scripts/fetch_awx_collection.py "
+               "and names it in KEYWARD_AWX_COLLECTIONS)")
 
 
 def awx_collection_root():
     """The collections root (the directory holding ansible_collections/) that has awx.awx, or None."""
-    candidates = os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep)
+    # `make test` unpacks awx.awx there (scripts/fetch_awx_collection.py).
+    candidates = [os.environ.get("KEYWARD_AWX_COLLECTIONS", "")]
+    candidates += os.environ.get("ANSIBLE_COLLECTIONS_PATH", "").split(os.pathsep)
     candidates += [os.path.expanduser("~/.ansible/collections"), "/usr/share/ansible/collections"] + sys.path
     for root in filter(None, candidates):
         if os.path.isfile(os.path.join(root, "ansible_collections", "awx", "awx", "plugins", "modules", "credential_type.py")):
