@@ -108,7 +108,10 @@ def run_playbook(tmp_path):
         if diff:
             cmd.append("--diff")
         cmd += list(args)
+        # stdin from /dev/null explicitly: ansible-core 2.19+ workers detach from stdio and die when
+        # fd 0 is closed, which an in-process Ansible run (pytest-ansible's tests) can leave behind.
         proc = subprocess.run(cmd, env=environ, cwd=str(tmp_path), capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL,
                               timeout=timeout, check=False)
         return PlaybookResult(proc, callback)
 
