@@ -175,17 +175,18 @@ display = Display()
 
 class LookupModule(KeywardLookupBase):
     PROVIDER = "obshell"
-    # min_key_size and the weak-key warning apply to cached records too.
-    CHECKS_CACHED_RECORDS = True
+    # Agent terms have one canonical spelling, and min_key_size and the weak-key warning apply to
+    # cached records too.
+    CACHE_RULES = "_obshell_rules"
 
-    def after_records(self, pairs, options, provider):
+    def after_records(self, pairs, options):
         """verify=key|password: an encrypted request to each agent, with the key it served."""
         verify = options.get("verify") or "none"
         if verify == "none":
             return
         from ansible_collections.keyward.keys.plugins.module_utils import _obshell
 
-        agents = _obshell.ObshellAgents(options, provider.transport(options, display.warning, display.vvv),
+        agents = _obshell.ObshellAgents(options, _obshell.PROVIDER.transport(options, display.warning, display.vvv),
                                         warn=display.warning)
         for term, record in pairs:
             client = agents.agent(term)

@@ -105,3 +105,5 @@ from ansible_collections.keyward.keys.plugins.plugin_utils._lookup import Keywar
 class LookupModule(KeywardLookupBase):
     PROVIDER = "oceanbase_cloud"
     RECORDS = False
+    # expired and expires_in_days depend on the clock: computed on every call, cached listing or not.
+    CACHE_RULES = "_oceanbase_cloud_expiry"

@@ -292,6 +292,12 @@ class AlibabaProfile(ApiProfile):
     request_id_fields = ("RequestId", "requestId")
     retryable_codes = ("Throttling", "Throttling.*")
 
+    def error_body(self, reply):
+        # The gateway answers errors as XML (<Error><Code>...) when the request asked for XML or
+        # never got as far as reading the format; error_fields reads both.
+        body = reply.json_or_none()
+        return reply.content if body is None else body
+
     def error_fields(self, body):
         return error_fields(body)
 

@@ -68,6 +68,10 @@ class ApiProfile(object):
         ("code", "message"),
     )
 
+    def error_body(self, reply):
+        """What error_fields reads of an error answer: its parsed JSON (None when it is not JSON)."""
+        return reply.json_or_none()
+
     def error_fields(self, body):
         """(code, message, request id) from a parsed error body (any JSON value)."""
         if not isinstance(body, dict):

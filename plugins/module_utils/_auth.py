@@ -98,7 +98,25 @@ class TokenLogin(Auth):
 
 
 _CHALLENGE_PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
-_HASHES = {"MD5": hashlib.md5, "SHA-256": hashlib.sha256}
+# RFC 7616 algorithms; each also as "<name>-sess" (HA1 then hashes in the nonce and cnonce).
+_HASHES = {"MD5": "md5", "SHA-256": "sha256", "SHA-512-256": "sha512_256"}
+
+
+class UnsupportedChallenge(Exception):
+    """The server asks for an authentication this client cannot answer (the transport reports it)."""
+
+
+def _digest_hash(algorithm):
+    """text -> hex digest for a Digest algorithm name (any case, with or without -sess), or None."""
+    name = algorithm.upper()
+    name = name[:-5] if name.endswith("-SESS") else name
+    if name not in _HASHES:
+        return None
+    try:
+        hashlib.new(_HASHES[name])
+    except ValueError:  # SHA-512/256 needs an OpenSSL that has it
+        return None
+    return lambda text: hashlib.new(_HASHES[name], text.encode("utf-8")).hexdigest()
 
 
 def parse_challenge(header):
@@ -126,25 +144,21 @@ class Digest(Auth):
         self._nonce_count = 0
         self._lock = threading.Lock()
 
-    @staticmethod
-    def _hash(challenge):
-        algorithm = (challenge.get("algorithm") or "MD5").upper()
-        if algorithm not in _HASHES:
-            return None
-        return lambda text: _HASHES[algorithm](text.encode("utf-8")).hexdigest()
-
     def header(self, method, path_url):
         """The Authorization header for one request under the current challenge."""
         with self._lock:
             challenge = self._challenge
             self._nonce_count += 1
             count = self._nonce_count
-        digest = self._hash(challenge)
+        algorithm = challenge.get("algorithm") or "MD5"
+        digest = _digest_hash(algorithm)
         realm, nonce = challenge.get("realm", ""), challenge.get("nonce", "")
-        ha1 = digest("%s:%s:%s" % (self.username, realm, self._password))
-        ha2 = digest("%s:%s" % (method, path_url))
         nc = "%08x" % count
         cnonce = hashlib.sha256(os.urandom(16)).hexdigest()[:16]
+        ha1 = digest("%s:%s:%s" % (self.username, realm, self._password))
+        if algorithm.upper().endswith("-SESS"):
+            ha1 = digest("%s:%s:%s" % (ha1, nonce, cnonce))
+        ha2 = digest("%s:%s" % (method, path_url))
         qops = [q.strip() for q in (challenge.get("qop") or "").split(",") if q.strip()]
         fields = [("username", self.username), ("realm", realm), ("nonce", nonce), ("uri", path_url)]
         if "auth" in qops:
@@ -172,8 +186,12 @@ class Digest(Auth):
         if reply.status_code != 401:
             return False
         params = parse_challenge(reply.headers.get("WWW-Authenticate"))
-        if params is None or (params.get("algorithm") or "MD5").upper() not in _HASHES:
+        if params is None:
             return False
+        if _digest_hash(params.get("algorithm") or "MD5") is None:
+            raise UnsupportedChallenge(
+                "the server asks for HTTP Digest with algorithm %s, which this client does not support "
+                "(it supports %s, each also -sess)" % (params.get("algorithm"), ", ".join(sorted(_HASHES))))
         with self._lock:
             previous = self._challenge
         answered = prepared.headers.get("Authorization")

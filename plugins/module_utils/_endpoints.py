@@ -3,6 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Endpoint and host:port parsing shared by every provider.
 
+An obshell lookup answered from the run-wide cache parses its agent with this in every forked
+worker, so _errors is imported only to report a mistake.
+
 FOR INTERNAL COLLECTION USE ONLY.
 """
 
@@ -12,9 +15,13 @@ import ipaddress
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-from ._errors import OptionError
-
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.\-_]*[A-Za-z0-9])?$")
+
+
+def _option_error(message):
+    from ._errors import OptionError
+
+    return OptionError(message)
 
 
 def normalize_endpoint(value, option="endpoint", default_scheme="https"):
@@ -23,22 +30,22 @@ def normalize_endpoint(value, option="endpoint", default_scheme="https"):
         return None
     text = str(value).strip()
     if not text:
-        raise OptionError("%s must not be empty" % option)
+        raise _option_error("%s must not be empty" % option)
     if "://" not in text:
         text = "%s://%s" % (default_scheme, text)
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https"):
-        raise OptionError("%s %r: only http and https URLs are supported" % (option, value))
+        raise _option_error("%s %r: only http and https URLs are supported" % (option, value))
     if not parts.hostname:
-        raise OptionError("%s %r has no host name" % (option, value))
+        raise _option_error("%s %r has no host name" % (option, value))
     if parts.username or parts.password:
-        raise OptionError("%s must not carry credentials in the URL" % option)
+        raise _option_error("%s must not carry credentials in the URL" % option)
     if parts.query or parts.fragment:
-        raise OptionError("%s %r must not have a query string or fragment" % (option, value))
+        raise _option_error("%s %r must not have a query string or fragment" % (option, value))
     try:
         parts.port
     except ValueError:
-        raise OptionError("%s %r has an invalid port" % (option, value))
+        raise _option_error("%s %r has an invalid port" % (option, value))
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
@@ -49,17 +56,17 @@ def parse_host_port(value, default_port, option="host"):
     """
     text = str(value).strip()
     if not text:
-        raise OptionError("%s must not be empty" % option)
+        raise _option_error("%s must not be empty" % option)
     port = default_port
     if text.startswith("["):
         end = text.find("]")
         if end < 0:
-            raise OptionError("%s %r: unbalanced '[' in an IPv6 address" % (option, value))
+            raise _option_error("%s %r: unbalanced '[' in an IPv6 address" % (option, value))
         host = text[1:end]
         rest = text[end + 1:]
         if rest:
             if not rest.startswith(":"):
-                raise OptionError("%s %r: expected ':port' after ']'" % (option, value))
+                raise _option_error("%s %r: expected ':port' after ']'" % (option, value))
             port = rest[1:]
     elif text.count(":") == 1:
         host, port = text.split(":")
@@ -67,21 +74,21 @@ def parse_host_port(value, default_port, option="host"):
         # No colon, or several: a plain name or a bare IPv6 address without a port.
         host = text
     if not host:
-        raise OptionError("%s %r has no host" % (option, value))
+        raise _option_error("%s %r has no host" % (option, value))
     if ":" in host:
         # Only an IPv6 address has colons (a@b:c@127.0.0.1 must not slip through as a 'host').
         try:
             ipaddress.IPv6Address(host)
         except ValueError:
-            raise OptionError("%s %r is neither host:port nor an IPv6 address" % (option, value))
+            raise _option_error("%s %r is neither host:port nor an IPv6 address" % (option, value))
     elif not _HOSTNAME.match(host):
-        raise OptionError("%s %r is not a valid host name or address" % (option, value))
+        raise _option_error("%s %r is not a valid host name or address" % (option, value))
     try:
         port = int(port)
     except (TypeError, ValueError):
-        raise OptionError("%s %r: port must be a number" % (option, value))
+        raise _option_error("%s %r: port must be a number" % (option, value))
     if not 0 < port < 65536:
-        raise OptionError("%s %r: port must be between 1 and 65535" % (option, value))
+        raise _option_error("%s %r: port must be between 1 and 65535" % (option, value))
     return host, port
 
 

@@ -27,18 +27,17 @@ from __future__ import annotations
 import binascii
 import os
 
-from urllib.parse import urlsplit
-
 from . import _obshell_crypto
 from ._api_profile import ApiProfile
-from ._endpoints import format_host_port, parse_host_port
-from ._errors import KeyFormatError, OptionError, ProviderError
+from ._endpoints import format_host_port
+from ._errors import OptionError, ProviderError
 from ._pins import check_pins, normalize_pins
+from ._obshell_rules import (  # the rules that also apply to cached keys
+    DEFAULT_PORT, NAME, TERM_OPTIONS, canonical_term, check_key_size, check_min_key_size_option, check_record,
+    check_term, parse_term,
+)
 from ._provider import Provider
 
-NAME = "obshell"
-DEFAULT_PORT = 2886
-RECOMMENDED_KEY_BITS = 1024  # what agents generate since obshell 4.4.1.1 / 4.4.2.0
 TRACE_HEADER = "X-OBSHELL-Trace-ID"
 SECRET_PATH = "/api/v1/secret"
 INFO_PATH = "/api/v1/info"
@@ -121,61 +120,9 @@ def new_trace_id():
     return binascii.hexlify(os.urandom(8)).decode("ascii")
 
 
-def weak_key_warning(record):
-    """The warning for a key under 1024 bits, or None."""
-    if record.get("key_type") != "RSA" or record.get("key_size", RECOMMENDED_KEY_BITS) >= RECOMMENDED_KEY_BITS:
-        return None
-    return (
-        "obshell: key %s: the agent serves a %d-bit RSA key, too weak to protect the passwords sent "
-        "with it. obshell agents generate 1024-bit keys since 4.4.1.1 (release 4.4.2.0) and replace "
-        "a 512-bit key at their first start after the upgrade: upgrade obshell on this node, then "
-        "fetch the key again. Set min_key_size: 1024 to refuse such keys."
-        % (record.get("key_id"), record["key_size"]))
-
-
-def check_key_size(record, min_key_size):
-    """Refuse keys under min_key_size (KeyFormatError); the agent's keys are RSA only."""
-    if record.get("key_type") != "RSA":
-        raise KeyFormatError(
-            "obshell agents use RSA keys; this is a %s key" % record.get("key_type"),
-            provider=record.get("provider") or NAME, key=record.get("key_id"))
-    from . import _keys
-
-    _keys.check_min_size(record, min_key_size)
-
-
-def check_min_key_size_option(min_key_size):
-    """The option itself, checked before any request."""
-    if min_key_size is not None and int(min_key_size) < 0:
-        raise OptionError("obshell: min_key_size must not be negative")
-
-
 def is_decrypt_failure(error):
     """True for the agent's answer to a header it could not decrypt with its private key."""
     return error.status == 401 and error.code in (DECRYPT_FAILED, DECRYPT_ERROR, LEGACY_DECRYPT_CODE)
-
-
-def record_checks(record, options, warn):
-    """min_key_size and the weak-key warning, on every record (fetched or cached)."""
-    check_key_size(record, options.get("min_key_size"))
-    warning = weak_key_warning(record)
-    if warning:
-        warn(warning)
-
-
-def parse_term(term, scheme="http", default_port=DEFAULT_PORT):
-    """An agent as 'host', 'host:port', '[v6]:port' or scheme://host:port -> (scheme, host, port)."""
-    text = term
-    if "://" in term:
-        parts = urlsplit(term)
-        if parts.scheme not in ("http", "https"):
-            raise OptionError("obshell: term %r: only http:// and https:// URLs are agents" % term)
-        if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
-            raise OptionError("obshell: term %r: give the agent as scheme://host:port, without a path" % term)
-        scheme = parts.scheme
-        text = parts.netloc
-    host, port = parse_host_port(text, default_port, option="obshell term")
-    return scheme, host, port
 
 
 class ObshellClient(object):
@@ -455,17 +402,6 @@ class ObshellAgents(object):
         return self.agent(term).fetch_secret()
 
 
-def check_term(term):
-    parse_term(term)
-    return term
-
-
-def canonical_term(term, options):
-    """'h', 'h:2886' and 'http://h:2886' name one agent: 'http://h:2886' (scheme and port from options)."""
-    scheme, host, port = parse_term(term, options.get("scheme") or "http", options.get("port") or DEFAULT_PORT)
-    return "%s://%s" % (scheme, format_host_port(host, port))
-
-
 PROVIDER = Provider(
     name=NAME,
     var_prefix="obshell",
@@ -473,9 +409,9 @@ PROVIDER = Provider(
     client=lambda options, transport: ObshellAgents(options, transport, warn=transport.warn),
     check_term=check_term,
     profile=PROFILE,
-    check_record=record_checks,
+    check_record=check_record,
     canonical_term=canonical_term,
-    term_options=("port", "scheme"),
+    term_options=TERM_OPTIONS,
     term_name="agent",
 )
 

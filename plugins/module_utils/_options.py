@@ -73,29 +73,6 @@ def secret_values(options, *tables):
     return [options[name] for name in secret_names(*tables) if isinstance(options.get(name), str) and options[name]]
 
 
-# Option names that hold secrets. The run-wide cache keys an entry on every option except these
-# (and the lookup-only ones), without importing the provider's table, so that a cache hit
-# imports nothing but the lookup base. A unit test checks every provider's no_log options
-# against this rule, so a secret can never end up in a cache key.
-SECRET_NAME_PARTS = ("password", "secret", "token", "passphrase", "private")
-# Options that do not change what is fetched: applied after the cache.
-NOT_IN_CACHE_KEY = frozenset(("return_format", "cache", "expected_fingerprint"))
-
-
-# Flags about secrets (allow_unpinned_password) are not secrets.
-NOT_SECRET_PREFIXES = ("allow_",)
-
-
-def is_secret_name(name):
-    return any(part in name for part in SECRET_NAME_PARTS) and not name.startswith(NOT_SECRET_PREFIXES)
-
-
-def cache_key_options(options):
-    """The options that go into a cache key: every option but secrets and post-cache ones."""
-    return {name: value for name, value in options.items()
-            if name not in NOT_IN_CACHE_KEY and not is_secret_name(name)}
-
-
 def plain_term(term, provider_name):
     """Any non-empty string, stripped (the provider's check_term refines it)."""
     if not isinstance(term, str) or not term.strip():

@@ -4,7 +4,7 @@
 """Pins (expected_fingerprint): parsing the user's fingerprints and checking records against them.
 
 Standard library only and small, because a lookup answered from the run-wide cache checks pins
-in every forked worker and should import nothing heavier.
+in every forked worker: _errors is imported only to report a failure.
 
 FOR INTERNAL COLLECTION USE ONLY.
 """
@@ -15,13 +15,17 @@ import base64
 import binascii
 import re
 
-from ._errors import FingerprintMismatchError, OptionError
+
+def _option_error(message):
+    from ._errors import OptionError
+
+    return OptionError(message)
 
 
 def normalize_fingerprint(value):
     """A user's pin -> the 32 digest bytes. Hex (colons, spaces and case ignored) or sha256//base64."""
     if not isinstance(value, str):
-        raise OptionError("expected_fingerprint entries must be strings, not %s" % type(value).__name__)
+        raise _option_error("expected_fingerprint entries must be strings, not %s" % type(value).__name__)
     text = value.strip()
     if text.lower().startswith("sha256//"):
         try:
@@ -29,15 +33,15 @@ def normalize_fingerprint(value):
         except (binascii.Error, ValueError):
             digest = b""
         if len(digest) != 32:
-            raise OptionError("expected_fingerprint %r: the base64 after sha256// must encode 32 bytes" % value)
+            raise _option_error("expected_fingerprint %r: the base64 after sha256// must encode 32 bytes" % value)
         return digest
     if text.upper().startswith("SHA256:"):
-        raise OptionError(
+        raise _option_error(
             "expected_fingerprint %r is an OpenSSH fingerprint, which hashes a different encoding; "
             "give the hex SHA-256 of the SPKI DER or its sha256//base64 pin" % value)
     compact = re.sub(r"[\s:]", "", text).lower()
     if not re.match(r"^[0-9a-f]{64}$", compact):
-        raise OptionError("expected_fingerprint %r is neither 64 hex digits nor sha256//base64" % value)
+        raise _option_error("expected_fingerprint %r is neither 64 hex digits nor sha256//base64" % value)
     return binascii.unhexlify(compact)
 
 
@@ -58,6 +62,8 @@ def check_pins(record, pins):
     digest = binascii.unhexlify(record["fingerprint_sha256"])
     if any(digest == pin for pin in pins):
         return record
+    from ._errors import FingerprintMismatchError
+
     raise FingerprintMismatchError(
         "fingerprint mismatch: the key has sha256 %s, which matches none of the %d expected fingerprint(s)"
         % (record["fingerprint_sha256"], len(pins)),

@@ -10,7 +10,8 @@ A provider module (module_utils/_<provider>.py) declares one `PROVIDER = Provide
     options     its option table (_options.py format); the connection options are added
     client      client(options, transport) -> object with fetch(term) -> record
                 (and list() -> records, where the API lists)
-    check_term  term -> term, or OptionError; runs before any request
+    check_term  term -> the same term, or OptionError; runs before any request (it only
+                validates: a cache hit keys on the term as given)
     canonical_term  canonical_term(term, options) -> the one spelling of what the term names
                 (obshell: 'h', 'h:2886' and 'http://h:2886' are one agent); terms are fetched and
                 cached by it
@@ -22,6 +23,10 @@ A provider module (module_utils/_<provider>.py) declares one `PROVIDER = Provide
     finish      finish(items, options) -> items, applied to a list after the cache (values that
                 depend on the clock, such as days until expiry, are never cached)
     max_workers the bound on concurrent requests for one call, sized for its rate limits
+
+canonical_term, term_options, check_record and finish also apply to answers from the run-wide
+cache, which a lookup reads without loading the provider: they live in a small rules module
+the lookup names in CACHE_RULES (plugin_utils/_lookup.py), and the Provider declares them from there.
 
 Everything else is derived here: the transport (with the provider's profile and its secret
 option values to mask), dedupe of terms, bounded concurrency, the run-wide cache and pins.

@@ -36,7 +36,7 @@ import warnings
 from urllib.parse import urlsplit
 
 from ._api_profile import DEFAULT_PROFILE
-from ._auth import NO_AUTH, Signer
+from ._auth import NO_AUTH, Signer, UnsupportedChallenge
 from ._errors import OptionError, ProviderError, TimedOutError, one_line
 from ._version import COLLECTION_NAME, COLLECTION_VERSION
 
@@ -304,7 +304,11 @@ class Transport(object):
                 prepared = self.session.prepare_request(req)
                 auth.apply(prepared)
                 reply = self._exchange(prepared, settings, key)
-                if auth.challenge(reply, prepared):
+                try:
+                    answered = auth.challenge(reply, prepared)
+                except UnsupportedChallenge as exc:
+                    raise self.error(reply, key, str(exc))
+                if answered:
                     # The challenge and its answer are one attempt.
                     self.debug("%s: %s %s -> HTTP 401 %s challenge, answered" % (
                         self.provider, method, _redact_query(url), auth.name))
@@ -373,7 +377,7 @@ class Transport(object):
             if parse_error is not None:
                 return self._scrub(parse_error(reply, self.provider, key))
             body = reply.json_or_none()
-            code, message, body_id = self.profile.error_fields(body)
+            code, message, body_id = self.profile.error_fields(self.profile.error_body(reply))
             if not message:
                 message = "request failed with %s" % (
                     "an HTML page" if "html" in body_kind(reply) else body_kind(reply))

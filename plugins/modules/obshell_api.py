@@ -155,7 +155,7 @@ key:
 import json
 import re
 
-from ansible_collections.keyward.keys.plugins.module_utils import _module, _obshell
+from ansible_collections.keyward.keys.plugins.module_utils import _module, _obshell, _obshell_rules
 from ansible_collections.keyward.keys.plugins.module_utils._endpoints import parse_host_port
 from ansible_collections.keyward.keys.plugins.module_utils._options import CONNECTION, argspec
 
@@ -208,7 +208,7 @@ def run(module):
                          msg="obshell: %s %s was not sent in check mode" % (method, _obshell._path_only(params["path"])))
     status, envelope = client.request(method, params["path"], body=params.get("body"), credentials=True)
     record = client.record
-    warning = _obshell.weak_key_warning(record)
+    warning = _obshell_rules.weak_key_warning(record)
     if warning:
         module.warn(warning)
     return {

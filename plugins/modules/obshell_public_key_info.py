@@ -157,7 +157,7 @@ agent:
   sample: {"identity": "CLUSTER AGENT", "version": "4.5.0.0", "ip": "10.0.0.1", "port": 2886, "security": false}
 """
 
-from ansible_collections.keyward.keys.plugins.module_utils import _module, _obshell
+from ansible_collections.keyward.keys.plugins.module_utils import _module, _obshell, _obshell_rules
 from ansible_collections.keyward.keys.plugins.module_utils._endpoints import format_host_port, parse_host_port
 
 
@@ -172,7 +172,7 @@ def run(module):
     elif params["verify"] == "password":
         result["agent"], _ob_info = client.verify_password()
     record = client.record  # fetched, pinned and size-checked (again, if the key changed meanwhile)
-    _obshell.record_checks(record, params, module.warn)
+    _obshell_rules.check_record(record, params, module.warn)
     result["public_keys"] = [record]
     return result
 

@@ -1,52 +1,42 @@
 # -*- coding: utf-8 -*-
 # Copyright: keyward.keys contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A controller-wide cache of public key records, shared by Ansible's forked workers.
+"""The run-wide lookup cache: what names an entry, and how a cache hit reads one.
 
-Ansible evaluates a lookup once per host and task, each time in a new forked worker, so an
-in-memory cache never hits. Entries live as files in a directory that belongs to the run:
-Ansible's per-run local temp dir (DEFAULT_LOCAL_TMP), which the main process creates before
-forking and removes when the run ends. So a key is fetched once per run, never reused by the
-next run (a rotated key is seen on the next run), and nothing outlives the run.
-
-- One request in flight per entry: an exclusive flock on the entry's lock file while fetching;
-  other workers wait for it, then read the entry.
-- A worker that dies mid-write leaves no partial entry: entries are written to a temporary
-  file in the same directory and renamed into place; its lock goes with the process.
-- Entry names are SHA-256 of the cache material: the term and every option that is not a
-  secret (endpoint, key id, access key id, project, version, TLS settings, ...).
-- Failures of the endpoint itself (no connection, timeouts, 5xx, unusable answers) are kept
-  briefly (ERROR_TTL) so a dead endpoint costs one timeout per key, not one per host; the
-  message stored is the same one-line error the user sees, secrets masked. A 4xx answer is
-  never kept: it may depend on a secret, and secrets are not part of an entry's name.
+Entries are files in Ansible's per-run temp dir, shared by the forked workers, named by SHA-256
+of public material: the provider, the term and every option whose name does not say it is a
+secret. _record_cache.py fills them (one lock per entry, atomic writes, the failure policy).
+A hit runs this in every forked worker, which compiles it first: keep it short.
+docs/decisions.md says why.
 
 Controller side only.
 """
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import hashlib
 import json
 import os
 import stat
 import time
 
-from ansible_collections.keyward.keys.plugins.module_utils._errors import (
-    KeywardError, OptionError, ProviderError, error_from_dict,
-)
-
-ENTRY_TTL = 3600.0  # a single run rarely lasts longer; past this a key is fetched again
-ERROR_TTL = 30.0
 _SUBDIR = "keyward-keys-cache"
+# Option names that hold secrets (never part of an entry's name); a unit test checks every
+# provider's no_log options against this rule. allow_* flags about secrets are not secrets.
+SECRET_NAME_PARTS = ("password", "secret", "token", "passphrase", "private")
+# Options applied after the cache: they do not change what is fetched.
+NOT_IN_CACHE_KEY = frozenset(("return_format", "cache", "expected_fingerprint"))
 
 
-def run_cache_dir():
-    """The cache directory of this ansible-playbook run (inside Ansible's per-run temp dir)."""
-    from ansible import constants as C
+def is_secret_name(name):
+    return any(part in name for part in SECRET_NAME_PARTS) and not name.startswith("allow_")
 
-    return os.path.join(C.DEFAULT_LOCAL_TMP, _SUBDIR)
+
+def cache_material(provider, term, options, term_options=()):
+    """The provider, the term and every non-secret option (but those a canonical term holds)."""
+    keyed = {name: value for name, value in options.items()
+             if name not in NOT_IN_CACHE_KEY and name not in term_options and not is_secret_name(name)}
+    return {"provider": provider, "term": term, "options": keyed}
 
 
 def cache_name(material):
@@ -54,97 +44,31 @@ def cache_name(material):
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-class RecordCache(object):
-    def __init__(self, directory=None, ttl=ENTRY_TTL, error_ttl=ERROR_TTL, clock=time.time):
-        self.directory = directory or run_cache_dir()
-        self.ttl = ttl
-        self.error_ttl = error_ttl
-        self._clock = clock
+def run_cache_dir():
+    from ansible import constants as C
 
-    def _ensure_dir(self):
-        try:
-            os.makedirs(self.directory, mode=0o700)
-        except OSError as exc:
-            if exc.errno != errno.EEXIST:
-                raise
-        info = os.lstat(self.directory)
-        # Refuse a directory someone else planted (a symlink, or another user's).
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
-            raise OptionError("cache directory %s is not a directory owned by this user" % self.directory)
+    return os.path.join(C.DEFAULT_LOCAL_TMP, _SUBDIR)
 
-    def _read(self, path):
-        try:
-            with open(path, "r", encoding="utf-8") as handle:
-                entry = json.load(handle)
-        except (OSError, ValueError):
+
+def is_ours(directory):
+    """False for anything but a directory of this user (a planted symlink, another user's)."""
+    info = os.lstat(directory)
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
+
+
+def read_entry(directory, material, now):
+    """The live entry for material ({value|error, expires}), or None."""
+    try:
+        if not is_ours(directory):
             return None
-        if not isinstance(entry, dict) or entry.get("expires", 0) < self._clock():
-            return None
-        return entry
+        with open(os.path.join(directory, cache_name(material) + ".json"), encoding="utf-8") as handle:
+            entry = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return entry if isinstance(entry, dict) and entry.get("expires", 0) >= now else None
 
-    def _write(self, path, entry):
-        import tempfile  # only a miss writes
 
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(entry, handle)
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-
-    def peek(self, material):
-        """The cached value for `material` without waiting for a lock: ('value', v), ('error', e) or None."""
-        try:
-            self._ensure_dir()
-        except (OSError, OptionError):
-            return None
-        entry = self._read(os.path.join(self.directory, cache_name(material) + ".json"))
-        if entry is None:
-            return None
-        if "error" in entry:
-            return "error", error_from_dict(entry["error"])
-        return "value", entry["value"]
-
-    def get_or_fetch(self, material, fetch, secrets=()):
-        """The cached value for `material`, or fetch() under the entry's lock and store it.
-
-        secrets: values masked in a failure before it is stored (a provider may echo them).
-        """
-        self._ensure_dir()
-        name = cache_name(material)
-        path = os.path.join(self.directory, name + ".json")
-        entry = self._read(path)
-        if entry is None:
-            with open(os.path.join(self.directory, name + ".lock"), "a") as lock:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
-                try:
-                    # Another worker may have filled it while we waited for the lock.
-                    entry = self._read(path)
-                    if entry is None:
-                        entry = self._fetch_entry(fetch, secrets)
-                        self._write(path, entry)
-                finally:
-                    fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
-        if "error" in entry:
-            raise error_from_dict(entry["error"])
-        return entry["value"]
-
-    def _fetch_entry(self, fetch, secrets=()):
-        now = self._clock()
-        try:
-            return {"value": fetch(), "expires": now + self.ttl}
-        except OptionError:
-            raise  # the user's own mistake: nothing to remember
-        except ProviderError as exc:
-            if exc.status is not None and 400 <= exc.status < 500:
-                # An answer about this request (credentials, permissions, the key itself) may depend on
-                # a secret, which is not part of the entry's name: never serve it to another call.
-                raise
-            return {"error": (exc.scrubbed(secrets) if secrets else exc).to_dict(), "expires": now + self.error_ttl}
-        except KeywardError:
-            raise
+def cached_value(material):
+    """A cache hit's value for material; None for no entry or a cached failure."""
+    entry = read_entry(run_cache_dir(), material, time.time())
+    return None if entry is None else entry.get("value")

@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from ansible_collections.keyward.keys.plugins.module_utils import _options
+from ansible_collections.keyward.keys.plugins.plugin_utils._cache import is_secret_name
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 PLUGINS = os.path.join(ROOT, "plugins")
@@ -250,7 +251,7 @@ def check_module(name, doc_options, spec, tables):
     for option, entry in sorted(spec.items()):
         if any(word in option for word in SECRET_WORDS) and option not in table and "no_log" not in entry:
             problems.append("module %s: option %s looks secret but sets no no_log" % (name, option))
-        if _options.is_secret_name(option) and option in table and not entry.get("no_log"):
+        if is_secret_name(option) and option in table and not entry.get("no_log"):
             problems.append("module %s: secret option %s is not no_log" % (name, option))
     return problems
 
@@ -261,7 +262,7 @@ def check_secret_tables(tables):
     for table in tables:
         for option, decl in table.items():
             # The same rule decides what the run-wide cache leaves out of its keys.
-            secret = _options.is_secret_name(option)
+            secret = is_secret_name(option)
             if secret and decl.get("no_log") is not True:
                 problems.append("table option %s is a secret but not no_log=True" % option)
             if decl.get("no_log") is True and not secret:

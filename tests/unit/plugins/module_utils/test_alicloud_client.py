@@ -275,3 +275,31 @@ def test_missing_or_half_credentials_and_ids():
     with pytest.raises(OptionError, match="application_id is required"):
         ali.AlibabaIdaasClient(transport, instance_id=emu.INSTANCE_ID, region_id="cn-hangzhou",
                                access_key_id="AK", access_key_secret="SK")
+
+
+class _XmlErrors(object):
+    """A gateway that answers every request with Alibaba's XML error form."""
+
+    def __init__(self, status, code):
+        self.status, self.code = status, code
+
+    def handle(self, request):
+        from ansible_collections.keyward.keys.tests.emulators._server import Response
+
+        body = ('<?xml version="1.0" encoding="UTF-8"?><Error><RequestId>5A1C-XML-REQ</RequestId>'
+                '<HostId>eiam.cn-hangzhou.aliyuncs.com</HostId><Code>%s</Code>'
+                '<Message>Specified access key is not found.</Message></Error>' % self.code)
+        return Response(self.status, body, {"Content-Type": "text/xml;charset=utf-8"})
+
+
+@pytest.mark.parametrize("status,code", [(404, "InvalidAccessKeyId.NotFound"), (400, "Throttling.User")])
+def test_an_xml_error_body_is_read_like_a_json_one(status, code):
+    sleeps = []
+    with EmulatorServer(_XmlErrors(status, code)) as server:
+        with pytest.raises(ProviderError) as caught:
+            client(server, sleeps=sleeps, retries=1).fetch(sorted(emu.KEY_IDS.values())[0])
+    error = caught.value
+    assert (error.status, error.code, error.request_id) == (status, code, "5A1C-XML-REQ")
+    assert "Specified access key is not found" in str(error)
+    # Throttling.* is retried, as it is in a JSON body.
+    assert len(sleeps) == (1 if code.startswith("Throttling") else 0)

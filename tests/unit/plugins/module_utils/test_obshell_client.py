@@ -11,7 +11,7 @@ import requests
 import yaml
 
 from ansible_collections.keyward.keys.plugins.doc_fragments.obshell import ModuleDocFragment
-from ansible_collections.keyward.keys.plugins.module_utils import _obshell, _obshell_crypto
+from ansible_collections.keyward.keys.plugins.module_utils import _obshell, _obshell_crypto, _obshell_rules
 from ansible_collections.keyward.keys.plugins.module_utils._errors import (
     FingerprintMismatchError, KeyFormatError, OptionError, ProviderError,
 )
@@ -80,18 +80,18 @@ def test_fetch_secret_record(server, agent):
     trace = sent_header(server)["X-OBSHELL-Trace-ID"]
     assert record["metadata"] == {"ip": "127.0.0.1", "port": 2886, "trace_id": trace}
     assert server.count("/api/v1/secret") == 1
-    assert _obshell.weak_key_warning(record) is None
+    assert _obshell_rules.weak_key_warning(record) is None
 
 
 def test_legacy_512_bit_key(keys, server):
     server.app = ObshellAgent(private_key=keys["k512"], key_bits=512)
     record = make_client(server).fetch_secret()
     assert record["key_size"] == 512 and record["public_key_raw"].startswith("MEgCQQ")
-    warning = _obshell.weak_key_warning(record)
+    warning = _obshell_rules.weak_key_warning(record)
     assert "512-bit" in warning and "4.4.1.1" in warning and "4.4.2.0" in warning and "min_key_size" in warning
-    _obshell.check_key_size(record, 512)
+    _obshell_rules.check_key_size(record, 512)
     with pytest.raises(KeyFormatError, match="smaller than min_key_size 1024"):
-        _obshell.check_key_size(record, 1024)
+        _obshell_rules.check_key_size(record, 1024)
     # The client refuses it before sending anything encrypted.
     client = make_client(server, min_key_size=1024)
     with pytest.raises(KeyFormatError):

@@ -15,12 +15,13 @@ import time
 import pytest
 
 from ansible_collections.keyward.keys.plugins.module_utils import _oceanbase_cloud as ob
+from ansible_collections.keyward.keys.plugins.module_utils import _oceanbase_cloud_expiry as expiry
 from ansible_collections.keyward.keys.plugins.module_utils import _registry
 from ansible_collections.keyward.keys.plugins.module_utils._errors import OptionError, ProviderError
 from ansible_collections.keyward.keys.plugins.module_utils._options import TRANSPORT
 from ansible_collections.keyward.keys.plugins.module_utils._provider import fetch_list
 from ansible_collections.keyward.keys.plugins.module_utils._transport import Transport
-from ansible_collections.keyward.keys.plugins.plugin_utils._cache import RecordCache
+from ansible_collections.keyward.keys.plugins.plugin_utils._record_cache import RecordCache
 from ansible_collections.keyward.keys.tests.emulators import oceanbase_cloud as emu
 from ansible_collections.keyward.keys.tests.emulators._server import EmulatorServer
 
@@ -76,7 +77,7 @@ def test_provider_declaration():
 
 # --- Digest ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("algorithm", ["MD5", "SHA-256"])
+@pytest.mark.parametrize("algorithm", ["MD5", "SHA-256", "MD5-sess", "SHA-256-sess"])
 def test_digest_one_challenge_for_a_whole_listing(algorithm):
     app = emu.OceanBaseCloudEmulator(algorithm=algorithm)
     with EmulatorServer(app) as srv:
@@ -86,6 +87,33 @@ def test_digest_one_challenge_for_a_whole_listing(algorithm):
         assert app.challenges == 1  # only the first request is challenged; later pages reuse it
         assert len(app.calls) == 14 and srv.count() == 15
         assert c.transport.attempts == 14  # the challenge and its answer are one attempt
+
+
+@pytest.mark.parametrize("algorithm", ["MD5", "MD5-sess", "SHA-256"])
+def test_the_emulator_accepts_requests_own_digest(algorithm):
+    """requests.auth.HTTPDigestAuth as an oracle of the emulator's Digest (its -sess included)."""
+    import requests
+
+    with EmulatorServer(emu.OceanBaseCloudEmulator(algorithm=algorithm)) as srv:
+        answer = requests.get(srv.url + ob.PATH, params={"pageNumber": 1, "pageSize": 10},
+                              headers=ob.request_headers(emu.ORG_ID, emu.PROJECT_ID, "rid-1"),
+                              auth=requests.auth.HTTPDigestAuth(emu.ACCESS_KEY_ID, emu.ACCESS_KEY_SECRET), timeout=5)
+        assert answer.status_code == 200, answer.text
+        wrong = requests.get(srv.url + ob.PATH, headers=ob.request_headers(emu.ORG_ID, emu.PROJECT_ID, "rid-2"),
+                             auth=requests.auth.HTTPDigestAuth(emu.ACCESS_KEY_ID, WRONG_SECRET), timeout=5)
+        assert wrong.status_code == 401
+
+
+def test_an_unsupported_digest_algorithm_is_named():
+    app = emu.OceanBaseCloudEmulator()
+    app.algorithm = "SHA-1"  # not an RFC 7616 algorithm
+    with EmulatorServer(app) as srv:
+        with pytest.raises(ProviderError) as caught:
+            client(srv).list()
+        message = str(caught.value)
+        assert "algorithm SHA-1, which this client does not support" in message
+        assert "HTTP 401" in message and "\n" not in message
+        assert len(app.calls) == 0 and srv.count() == 1  # nothing was answered
 
 
 def test_a_stale_nonce_is_answered_again(server):
@@ -230,7 +258,7 @@ def test_no_api_key_value_is_ever_returned(server):
     records = fetch_list(ob.PROVIDER, options(server))
     dumped = json.dumps(records)
     assert all(value not in dumped for value in server.app.api_key_values())
-    assert all(set(r) == set(ob.ENTRY_FIELDS) for r in records)
+    assert all(set(r) == set(expiry.ENTRY_FIELDS) for r in records)
 
 
 def test_the_cache_holds_clock_free_records_and_expiry_is_computed_per_call(server, tmp_path):

@@ -12,6 +12,7 @@ import json
 import pytest
 
 from ansible_collections.keyward.keys.plugins.module_utils import _oceanbase_cloud as ob
+from ansible_collections.keyward.keys.plugins.module_utils import _oceanbase_cloud_expiry as expiry
 from ansible_collections.keyward.keys.plugins.module_utils._errors import OptionError, ProviderError
 from ansible_collections.keyward.keys.tests.emulators import oceanbase_cloud as emu
 
@@ -235,7 +236,7 @@ def test_times_in_every_shape(value, expected):
                                    float("nan"), float("inf"), 10 ** 15, "1" * 70])
 def test_unreadable_times(value):
     with pytest.raises(ValueError):
-        ob.parse_time(value)
+        expiry.parse_time(value)
 
 
 def test_time_parsing_is_fast_on_hostile_input():
@@ -243,7 +244,7 @@ def test_time_parsing_is_fast_on_hostile_input():
     start = time.monotonic()
     for text in ("2025-01-01T00:00:00" + "0" * 50000, "1" * 100000, " " * 100000 + "x", "2025-" * 20000):
         with pytest.raises(ValueError):
-            ob.parse_time(text)
+            expiry.parse_time(text)
     assert time.monotonic() - start < 1.0
 
 
@@ -254,7 +255,7 @@ def test_an_entry_has_exactly_the_documented_fields():
     assert entry == {"id": "ak-1", "name": "one", "created_at": "2025-01-01T00:00:00Z",
                      "updated_at": "2025-01-02T00:00:00Z", "expires_at": "2026-02-01T00:00:00Z",
                      "expired": False, "expires_in_days": 30}
-    assert tuple(entry) == ob.ENTRY_FIELDS
+    assert tuple(entry) == expiry.ENTRY_FIELDS
 
 
 def test_now_as_epoch_seconds_or_naive_utc():
@@ -263,13 +264,13 @@ def test_now_as_epoch_seconds_or_naive_utc():
     assert ob.api_key_entry(item(), NOW.astimezone(datetime.timezone(datetime.timedelta(hours=8)))) == \
         ob.api_key_entry(item(), NOW)
     with pytest.raises(TypeError):
-        ob.expiry_fields("2026-02-01T00:00:00Z", "now")
+        expiry.expiry_fields("2026-02-01T00:00:00Z", "now")
 
 
 def test_record_is_clock_free_and_entry_adds_expiry():
     record = ob.api_key_record(item())
-    assert set(record) == set(ob.RECORD_FIELDS)
-    assert ob.with_expiry(record, NOW) == ob.api_key_entry(item(), NOW)
+    assert set(record) == set(expiry.RECORD_FIELDS)
+    assert expiry.with_expiry(record, NOW) == ob.api_key_entry(item(), NOW)
     assert record == ob.api_key_record(item())  # with_expiry does not change the cached record
 
 
@@ -287,7 +288,7 @@ def test_record_is_clock_free_and_entry_adds_expiry():
     ("", False, None),
 ])
 def test_expiry_fields(expires, expired, days):
-    assert ob.expiry_fields(expires, NOW) == {"expired": expired, "expires_in_days": days}
+    assert expiry.expiry_fields(expires, NOW) == {"expired": expired, "expires_in_days": days}
 
 
 def test_never_expiring_items():
@@ -326,7 +327,7 @@ def test_the_secret_value_never_reaches_any_output():
                json.dumps(ob.expiring_within([entry], 365)), json.dumps(ob.page_items({"data": {"list": []}}))]
     for text in outputs:
         assert SECRET not in text
-    assert set(entry) == set(ob.ENTRY_FIELDS)
+    assert set(entry) == set(expiry.ENTRY_FIELDS)
 
 
 def test_no_emulator_secret_survives_a_full_listing():

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: keyward.keys contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The run-wide record cache (_cache.py): entries, secrecy, stampedes across forked workers,
+"""The run-wide record cache (_cache.py, _record_cache.py): entries, secrecy, stampedes across forked workers,
 crashes mid-fetch, error caching and expiry.
 
 Forked workers are real processes (os.fork), as Ansible's are; fetch calls are counted in a
@@ -22,8 +22,8 @@ import pytest
 from ansible_collections.keyward.keys.plugins.module_utils._errors import (
     KeyFormatError, KeywardError, OptionError, ProviderError,
 )
-from ansible_collections.keyward.keys.plugins.plugin_utils import _cache
-from ansible_collections.keyward.keys.plugins.plugin_utils._cache import RecordCache
+from ansible_collections.keyward.keys.plugins.plugin_utils import _cache, _record_cache
+from ansible_collections.keyward.keys.plugins.plugin_utils._record_cache import RecordCache
 
 SECRET = "SENTINEL-SECRET-7f3a9c-do-not-store"
 MATERIAL = {"provider": "huaweicloud_kms", "endpoint": "https://kms.cn-north-4.myhuaweicloud.com",
@@ -208,7 +208,7 @@ def test_stampede_of_forked_workers_fetches_once(tmp_path):
 def test_stampede_harness_detects_a_missing_lock(tmp_path, monkeypatch):
     # Negative control: with the per-entry lock disabled the same stampede fetches several times,
     # so the test above would catch a cache that lost its locking.
-    monkeypatch.setattr(_cache.fcntl, "flock", lambda fd, op: None)
+    monkeypatch.setattr(_record_cache.fcntl, "flock", lambda fd, op: None)
     assert _stampede(tmp_path) > 1
 
 
@@ -363,7 +363,7 @@ def test_cache_is_usable_from_a_fresh_interpreter(tmp_path):
     RecordCache(directory=directory).get_or_fetch(MATERIAL, lambda: RECORD)
     code = (
         "import json, sys\n"
-        "from ansible_collections.keyward.keys.plugins.plugin_utils._cache import RecordCache\n"
+        "from ansible_collections.keyward.keys.plugins.plugin_utils._record_cache import RecordCache\n"
         "def never():\n    raise SystemExit('fetched')\n"
         "print(json.dumps(RecordCache(directory=%r).get_or_fetch(json.loads(%r), never)))\n"
     ) % (directory, json.dumps(MATERIAL))

@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright: keyward.keys contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every lookup agrees with its provider: a cache hit applies what a fetch applies.
+
+A hit never loads the provider (plugin_utils/_lookup.py); it applies the lookup's CACHE_RULES
+module instead. These tests hold the two to the very same functions, so that a cached answer
+can never skip a check, a canonical spelling or a clock-dependent field that a fetched one gets.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+import pytest
+
+from ansible_collections.keyward.keys.plugins.module_utils import _registry
+
+PLUGINS = "ansible_collections.keyward.keys.plugins."
+LOOKUP_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "plugins", "lookup")
+LOOKUPS = sorted(name[:-3] for name in os.listdir(LOOKUP_DIR) if name.endswith(".py") and not name.startswith("_"))
+
+
+def lookup_class(name):
+    return importlib.import_module(PLUGINS + "lookup." + name).LookupModule
+
+
+@pytest.mark.parametrize("name", LOOKUPS)
+def test_cache_rules_are_the_providers_own(name):
+    lookup = lookup_class(name)
+    provider = _registry.load(lookup.PROVIDER)
+    assert lookup.RECORDS is provider.records
+    rules = importlib.import_module(PLUGINS + "module_utils." + lookup.CACHE_RULES) if lookup.CACHE_RULES else None
+    # What the provider applies after a fetch, and its term spelling, must come from the rules module.
+    assert getattr(rules, "canonical_term", None) is provider._canonical_term  # pylint: disable=protected-access
+    assert tuple(getattr(rules, "TERM_OPTIONS", ())) == provider.term_options
+    assert getattr(rules, "check_record", None) is provider.check_record
+    assert getattr(rules, "finish", None) is provider.finish
+
+
+@pytest.mark.parametrize("name", sorted(set(_registry.PROVIDERS) - {"obshell"}))
+def test_check_term_only_validates_where_there_is_no_canonical_term(name):
+    """A hit keys on the term as given unless the provider has a canonical spelling."""
+    provider = _registry.load(name)
+    assert provider._canonical_term is None  # pylint: disable=protected-access
+    samples = {
+        "huaweicloud_kms": "0d0466b0-e727-4d9c-b35d-f84bb474a37f",
+        "alicloud_idaas": "KEYEqDnDJhztiEAwSin7MZoxGcihzCAu0001",
+        "ncloud_kms": "abc123Tag",
+        "oceanbase_cloud": "",
+    }
+    if provider.records:
+        term = samples[name]
+        assert provider.check_term(" %s " % term) == term
+
+
+@pytest.mark.parametrize("rules", ["_obshell_rules", "_oceanbase_cloud_expiry"])
+def test_rules_modules_import_nothing_heavy(rules):
+    """Cache rules run on every hit: standard library and small helpers only."""
+    module = importlib.import_module(PLUGINS + "module_utils." + rules)
+    with open(module.__file__) as handle:
+        source = handle.read()
+    for heavy in ("_transport", "_keys import", "import _keys", "_provider", "requests", "cryptography", "_errors import"):
+        top_level = [line for line in source.splitlines() if line.startswith(("import ", "from ")) and heavy in line]
+        assert not top_level, top_level
