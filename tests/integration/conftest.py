@@ -14,7 +14,9 @@ import tempfile
 
 import pytest
 
+from ansible_collections.keyward.keys.tests.emulators import huaweicloud as huaweicloud_emulator
 from ansible_collections.keyward.keys.tests.emulators._pki import make_pki
+from ansible_collections.keyward.keys.tests.emulators._server import EmulatorServer
 
 ANSIBLE_BIN = os.path.dirname(sys.executable)
 
@@ -23,6 +25,14 @@ ANSIBLE_BIN = os.path.dirname(sys.executable)
 def pki(tmp_path_factory):
     """Test CA + server certificate: {'ca.pem', 'server.pem', 'server.key'} -> paths."""
     return make_pki(str(tmp_path_factory.mktemp("pki")))
+
+
+@pytest.fixture(scope="module")
+def hw(pki):
+    """A Huawei Cloud KMS (and IAM) emulator over HTTPS, one per test module."""
+    server = EmulatorServer(huaweicloud_emulator.HuaweiCloudEmulator(), tls=pki).start()
+    yield server
+    server.stop()
 
 
 class PlaybookResult(object):

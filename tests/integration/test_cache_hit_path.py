@@ -79,13 +79,6 @@ def probe_collections(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def kms(pki):
-    server = EmulatorServer(hw_emu.HuaweiCloudEmulator(), tls=pki).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def agent():
     server = EmulatorServer(ObshellAgent()).start()
     yield server
@@ -115,32 +108,32 @@ def _only_modules(hits, extra):
         assert leaves == HIT_PATH | set(extra), modules
 
 
-def _kms_env(kms, pki, collections):
+def _kms_env(hw, pki, collections):
     return {"ANSIBLE_COLLECTIONS_PATH": collections, "HUAWEICLOUD_SDK_AK": hw_emu.ACCESS_KEY,
             "HUAWEICLOUD_SDK_SK": hw_emu.SECRET_KEY, "HUAWEICLOUD_SDK_REGION": hw_emu.REGION,
-            "HUAWEICLOUD_SDK_PROJECT_ID": hw_emu.PROJECT_ID, "HUAWEICLOUD_KMS_ENDPOINT": kms.url,
+            "HUAWEICLOUD_SDK_PROJECT_ID": hw_emu.PROJECT_ID, "HUAWEICLOUD_KMS_ENDPOINT": hw.url,
             "KEYWARD_CA_PATH": pki["ca.pem"]}
 
 
-def test_a_huawei_hit_imports_no_provider_transport_or_key_model(run_playbook, kms, pki, probe_collections, tmp_path):
-    kms.reset()
+def test_a_huawei_hit_imports_no_provider_transport_or_key_model(run_playbook, hw, pki, probe_collections, tmp_path):
+    hw.reset()
     key_id = hw_emu.KEY_IDS["rsa2048"]
     hits = _hits(run_playbook, tmp_path, "lookup('keyward.keys.huaweicloud_kms_public_key', '%s')" % key_id,
-                 _kms_env(kms, pki, probe_collections))
+                 _kms_env(hw, pki, probe_collections))
     _only_modules(hits, ["lookup.huaweicloud_kms_public_key"])
-    expected = key_record("huaweicloud_kms", key_id, kms.app.keys[key_id]["public_key"])["public_key"]
+    expected = key_record("huaweicloud_kms", key_id, hw.app.keys[key_id]["public_key"])["public_key"]
     assert {value for value, _modules in hits} == {expected}
-    assert kms.count("/kms/get-publickey$") == 1
+    assert hw.count("/kms/get-publickey$") == 1
 
 
-def test_a_pinned_hit_adds_only_the_pins(run_playbook, kms, pki, probe_collections, tmp_path):
-    kms.reset()
+def test_a_pinned_hit_adds_only_the_pins(run_playbook, hw, pki, probe_collections, tmp_path):
+    hw.reset()
     key_id = hw_emu.KEY_IDS["ec_p256"]
-    pin = key_record("huaweicloud_kms", key_id, kms.app.keys[key_id]["public_key"])["pin_sha256"]
+    pin = key_record("huaweicloud_kms", key_id, hw.app.keys[key_id]["public_key"])["pin_sha256"]
     expr = "lookup('keyward.keys.huaweicloud_kms_public_key', '%s', expected_fingerprint='%s')" % (key_id, pin)
-    hits = _hits(run_playbook, tmp_path, expr, _kms_env(kms, pki, probe_collections))
+    hits = _hits(run_playbook, tmp_path, expr, _kms_env(hw, pki, probe_collections))
     _only_modules(hits, ["lookup.huaweicloud_kms_public_key", "module_utils._pins"])
-    assert kms.count("/kms/get-publickey$") == 1
+    assert hw.count("/kms/get-publickey$") == 1
 
 
 def test_an_obshell_hit_applies_its_rules_without_the_provider(run_playbook, agent, probe_collections, tmp_path):

@@ -20,7 +20,6 @@ import pytest
 
 from ansible_collections.keyward.keys.tests.emulators import _keys_for_tests as testkeys
 from ansible_collections.keyward.keys.tests.emulators import huaweicloud as emu
-from ansible_collections.keyward.keys.tests.emulators._server import EmulatorServer
 from ansible_collections.keyward.keys.tests.integration._helpers import save_task
 
 KEY = emu.KEY_IDS
@@ -31,14 +30,6 @@ EXPECTED = {
     "sm2": ("SM2", 256, "sm2p256v1"),
 }
 BAD_SECRET = "bad-secret-key-that-must-not-leak-0001"
-
-
-@pytest.fixture(scope="module")
-def hw(pki):
-    app = emu.HuaweiCloudEmulator()
-    server = EmulatorServer(app, tls=pki).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -14,20 +14,11 @@ import json
 import pytest
 
 from ansible_collections.keyward.keys.tests.emulators import huaweicloud as emu
-from ansible_collections.keyward.keys.tests.emulators._server import EmulatorServer
 from ansible_collections.keyward.keys.tests.integration._helpers import save_task
 
 LOOKUP = "keyward.keys.huaweicloud_kms_public_key"
 # A password that is also a Jinja template whose evaluation would run a command.
 HOSTILE = "pw{{ 6*7 }}{{ lookup('ansible.builtin.pipe', 'touch %s') }}"
-
-
-@pytest.fixture(scope="module")
-def hw(pki):
-    app = emu.HuaweiCloudEmulator()
-    server = EmulatorServer(app, tls=pki).start()
-    yield server
-    server.stop()
 
 
 def _env(server, pki, password):
