@@ -141,22 +141,24 @@ class Digest(Auth):
         self.username = username
         self._password = password
         self._challenge = None
+        self._cnonce = None
         self._nonce_count = 0
         self._lock = threading.Lock()
 
     def header(self, method, path_url):
         """The Authorization header for one request under the current challenge."""
         with self._lock:
-            challenge = self._challenge
+            challenge, cnonce = self._challenge, self._cnonce
             self._nonce_count += 1
             count = self._nonce_count
         algorithm = challenge.get("algorithm") or "MD5"
         digest = _digest_hash(algorithm)
         realm, nonce = challenge.get("realm", ""), challenge.get("nonce", "")
         nc = "%08x" % count
-        cnonce = hashlib.sha256(os.urandom(16)).hexdigest()[:16]
         ha1 = digest("%s:%s:%s" % (self.username, realm, self._password))
         if algorithm.upper().endswith("-SESS"):
+            # The session key of RFC 7616 3.4.2, from the nonce and the cnonce of the first answer;
+            # one cnonce per challenge (nc counts the requests) keeps it the same for every request.
             ha1 = digest("%s:%s:%s" % (ha1, nonce, cnonce))
         ha2 = digest("%s:%s" % (method, path_url))
         qops = [q.strip() for q in (challenge.get("qop") or "").split(",") if q.strip()]
@@ -202,6 +204,7 @@ class Digest(Auth):
             return False
         with self._lock:
             self._challenge = params
+            self._cnonce = hashlib.sha256(os.urandom(16)).hexdigest()[:16]
             self._nonce_count = 0
         prepared.headers["Authorization"] = self.header(prepared.method, prepared.path_url)
         return True

@@ -33,7 +33,10 @@ def normalize_endpoint(value, option="endpoint", default_scheme="https"):
         raise _option_error("%s must not be empty" % option)
     if "://" not in text:
         text = "%s://%s" % (default_scheme, text)
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # an unbalanced or empty [IPv6] host
+        raise _option_error("%s %r is not a valid URL" % (option, value))
     if parts.scheme not in ("http", "https"):
         raise _option_error("%s %r: only http and https URLs are supported" % (option, value))
     if not parts.hostname:

@@ -29,7 +29,10 @@ def parse_term(term, scheme="http", default_port=DEFAULT_PORT):
     """An agent as 'host', 'host:port', '[v6]:port' or scheme://host:port -> (scheme, host, port)."""
     text = term
     if "://" in term:
-        parts = urlsplit(term)
+        try:
+            parts = urlsplit(term)
+        except ValueError:  # an unbalanced or empty [IPv6] host
+            raise _option_error("obshell: term %r is not a valid URL" % term)
         if parts.scheme not in ("http", "https"):
             raise _option_error("obshell: term %r: only http:// and https:// URLs are agents" % term)
         if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:

@@ -307,7 +307,7 @@ class Transport(object):
                 try:
                     answered = auth.challenge(reply, prepared)
                 except UnsupportedChallenge as exc:
-                    raise self.error(reply, key, str(exc))
+                    raise self.error(reply, key, str(exc), request_id=request_id, context=context)
                 if answered:
                     # The challenge and its answer are one attempt.
                     self.debug("%s: %s %s -> HTTP 401 %s challenge, answered" % (
@@ -409,11 +409,11 @@ class Transport(object):
             raise self._scrub(_not_json_error(reply, self.provider, key, self.profile.header_request_id(reply.headers)
                                               or request_id))
 
-    def error(self, reply, key, message, code=None, request_id=None, error_class=ProviderError):
+    def error(self, reply, key, message, code=None, request_id=None, error_class=ProviderError, context=None):
         """A ProviderError about a reply (status and request id filled in, secrets masked)."""
         body = reply.json_or_none()
         return self._error(reply, key, code, message, self.profile.body_request_id(body), body, request_id,
-                           error_class=error_class)
+                           context=context, error_class=error_class)
 
     def _scrub(self, error):
         if not self.secrets:

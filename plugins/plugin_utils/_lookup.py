@@ -103,10 +103,16 @@ class KeywardLookupBase(LookupBase):
 
     def answer_from_cache(self, terms, options):
         """The whole answer from the run-wide cache, or None when the cache cannot give all of it
-        (then the fetch path answers, and reports whatever is wrong with the terms)."""
+        (then the fetch path answers, and reports whatever is wrong with the terms). Checks run in
+        the fetch path's order: pins are read, terms checked, then each record pinned and checked."""
         terms = flatten(terms)
         if not options.get("cache") or not all(isinstance(term, str) and term.strip() for term in terms):
             return None
+        pins = None
+        if self.RECORDS and options.get("expected_fingerprint"):
+            from ansible_collections.keyward.keys.plugins.module_utils._pins import check_pins, normalize_pins
+
+            pins = normalize_pins(options["expected_fingerprint"])
         rules = self.CACHE_RULES and importlib.import_module(_PLUGINS + "module_utils." + self.CACHE_RULES)
         canonical = getattr(rules, "canonical_term", None)
         terms = [canonical(term.strip(), options) if canonical else term.strip() for term in terms]
@@ -121,16 +127,12 @@ class KeywardLookupBase(LookupBase):
                 found[term] = cached_value(cache_material(self.PROVIDER, term, options, term_options))
                 if found[term] is None:
                     return None
-        # Pins, then the provider's own per-record checks, as fetched records get them.
-        if options.get("expected_fingerprint"):
-            from ansible_collections.keyward.keys.plugins.module_utils._pins import check_pins, normalize_pins
-
-            pins = normalize_pins(options["expected_fingerprint"])
-            for record in found.values():
-                check_pins(record, pins)
         check_record = getattr(rules, "check_record", None)
-        for record in found.values() if check_record else ():
-            check_record(record, options, display.warning)
+        for record in found.values():
+            if pins:
+                check_pins(record, pins)
+            if check_record:
+                check_record(record, options, display.warning)
         self.after_records(list(found.items()), options)
         return [self.format(found[term], options["return_format"]) for term in terms]
 

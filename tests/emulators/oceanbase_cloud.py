@@ -15,7 +15,8 @@ What it does, following ../shared/reference/obshell_obcloud.md section 4:
   live `nonce_ttl` seconds of the injectable clock; a correct answer to an expired nonce gets
   a fresh challenge with `stale=true`, as RFC 7616 section 3.3 says, so clients retry without
   asking for new credentials. The algorithm is MD5 unless told otherwise (the service's
-  algorithm is not documented; SHA-256 and the -sess variants can be chosen per emulator).
+  algorithm is not documented; SHA-256, SHA-512-256 and the -sess variants can be chosen per
+  emulator; a -sess session key is the one of the first request under a nonce, RFC 7616 3.4.2).
 - Headers X-OB-Org-Id and X-OB-Project-Id are required ("required for all APIs"), and so is
   X-Request-Id here (the collection always sends one; the emulator echoes it as requestId).
   A missing one is refused with HTTP 400 and INVALID_PARAMETER after authentication.
@@ -68,12 +69,13 @@ CLAMPED_PAGE_SIZE = 20
 NONCE_TTL = 300.0
 DAY = 86400.0
 
-ALGORITHMS = ("MD5", "MD5-sess", "SHA-256", "SHA-256-sess")
+ALGORITHMS = ("MD5", "MD5-sess", "SHA-256", "SHA-256-sess", "SHA-512-256", "SHA-512-256-sess")
+_HASH_NAMES = {"MD5": "md5", "SHA-256": "sha256", "SHA-512-256": "sha512_256"}
 
 
 def _hash_for(algorithm):
     base = algorithm[:-5] if algorithm.endswith("-sess") else algorithm
-    return hashlib.md5 if base == "MD5" else hashlib.sha256
+    return lambda data: hashlib.new(_HASH_NAMES[base], data)
 
 
 # --- times in the shapes the service may use ----------------------------------------------------
@@ -174,8 +176,13 @@ def parse_digest_params(text):
     return params
 
 
-def digest_response(algorithm, username, realm, password, method, uri, nonce, nc, cnonce, qop):
-    """The request-digest of RFC 7616 section 3.4.1 for qop=auth."""
+def digest_response(algorithm, username, realm, password, method, uri, nonce, nc, cnonce, qop, session_cnonce=None):
+    """The request-digest of RFC 7616 section 3.4.1 for qop=auth.
+
+    For a -sess algorithm the session key A1 is computed once (section 3.4.2), from the nonce
+    and the cnonce of the first request under that nonce (session_cnonce; this request's own
+    cnonce when it is the first).
+    """
     hasher = _hash_for(algorithm)
 
     def h(text):
@@ -183,7 +190,7 @@ def digest_response(algorithm, username, realm, password, method, uri, nonce, nc
 
     ha1 = h("%s:%s:%s" % (username, realm, password))
     if algorithm.endswith("-sess"):
-        ha1 = h("%s:%s:%s" % (ha1, nonce, cnonce))
+        ha1 = h("%s:%s:%s" % (ha1, nonce, session_cnonce or cnonce))
     ha2 = h("%s:%s" % (method, uri))
     return h("%s:%s:%s:%s:%s:%s" % (ha1, nonce, nc, cnonce, qop, ha2))
 
@@ -310,10 +317,17 @@ class OceanBaseCloudEmulator(object):
             raise self._unauthorized("unknown nonce", request_id=rid)
         if secret is None:
             raise self._unauthorized("AccessKey ID or secret is wrong", request_id=rid)
+        with self._lock:
+            # -sess: the session key comes from the first accepted request under this nonce
+            # (RFC 7616 section 3.4.2), not from each request's own cnonce.
+            session_cnonce = info.get("cnonce")
         expected = digest_response(self.algorithm, params["username"], self.realm, secret, request.method,
-                                   params["uri"], params["nonce"], params["nc"], params["cnonce"], params["qop"])
+                                   params["uri"], params["nonce"], params["nc"], params["cnonce"], params["qop"],
+                                   session_cnonce=session_cnonce)
         if not hmac.compare_digest(expected, params["response"].lower()):
             raise self._unauthorized("AccessKey ID or secret is wrong", request_id=rid)
+        with self._lock:
+            info.setdefault("cnonce", params["cnonce"])
         if self.clock() - info["issued"] > self.nonce_ttl:
             raise self._unauthorized("nonce expired", stale=True, request_id=rid)
         count = int(params["nc"], 16)

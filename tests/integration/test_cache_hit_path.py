@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 
@@ -53,7 +54,7 @@ PLAY = """
   tasks:
     - name: the one fetch of the run
       ansible.builtin.set_fact:
-        warm: "{{ %(expr)s }}"
+        warm: "{{ %(warm)s }}"
       run_once: true
 
     - name: a hit on every host, then the probe in the same worker
@@ -92,8 +93,9 @@ def ob_cloud(pki):
     server.stop()
 
 
-def _hits(run_playbook, tmp_path, expr, env):
-    result = run_playbook(PLAY % {"expr": expr}, hosts=HOSTS, extra_vars={"out_dir": str(tmp_path)}, env=env)
+def _hits(run_playbook, tmp_path, expr, env, warm=None):
+    play = PLAY % {"expr": expr, "warm": warm or expr}
+    result = run_playbook(play, hosts=HOSTS, extra_vars={"out_dir": str(tmp_path)}, env=env)
     assert result.rc == 0, result
     hits = json.loads((tmp_path / "hits.json").read_text())
     assert len(hits) == len(HOSTS)
@@ -138,14 +140,16 @@ def test_a_pinned_hit_adds_only_the_pins(run_playbook, hw, pki, probe_collection
 
 def test_an_obshell_hit_applies_its_rules_without_the_provider(run_playbook, agent, probe_collections, tmp_path):
     agent.reset()
-    # Three spellings of one agent: one entry, one request, the rules module canonicalises them.
-    expr = "lookup('keyward.keys.obshell_public_key', '127.0.0.1:%d', 'http://127.0.0.1:%d', return_format='dict')" % (
-        agent.port, agent.port)
-    hits = _hits(run_playbook, tmp_path, expr, {"ANSIBLE_COLLECTIONS_PATH": probe_collections})
+    # Warmed under one spelling, hit under three others (the port from the option for the last):
+    # one entry, one request; the rules module canonicalises them without the provider.
+    warm = "lookup('keyward.keys.obshell_public_key', '127.0.0.1:%d')" % agent.port
+    expr = ("lookup('keyward.keys.obshell_public_key', 'http://127.0.0.1:%d', '127.0.0.1:%d', '127.0.0.1', "
+            "port=%d, return_format='dict')" % (agent.port, agent.port, agent.port))
+    hits = _hits(run_playbook, tmp_path, expr, {"ANSIBLE_COLLECTIONS_PATH": probe_collections}, warm=warm)
     _only_modules(hits, ["lookup.obshell_public_key", "module_utils._obshell_rules", "module_utils._endpoints",
                          "module_utils._key_size"])
     expected = key_record("obshell", agent.address, agent.app.public_key_b64)["fingerprint_sha256"]
-    assert all([r["fingerprint_sha256"] for r in value] == [expected] * 2 for value, _modules in hits)
+    assert all([r["fingerprint_sha256"] for r in value] == [expected] * 3 for value, _modules in hits)
     assert agent.count("/api/v1/secret") == 1
 
 
@@ -165,3 +169,83 @@ def test_an_oceanbase_cloud_hit_computes_expiry_without_the_provider(run_playboo
         assert all("expires_in_days" in record for record in value)
     pages = {call["page_number"] for call in ob_cloud.app.calls}
     assert len(ob_cloud.app.calls) == len(pages)  # every page fetched once: the listing came from the cache
+
+
+CHECKS = """
+- name: cached records get every check a fetched one gets, in the same order
+  hosts: all
+  gather_facts: false
+  tasks:
+    # min_key_size is part of the cache key (it is an option), pins are not: one warm-up each.
+    - name: the fetch for the checked options (its checks fail, its records are cached)
+      ansible.builtin.set_fact:
+        warm: "{{ lookup(lookup_name, small, big, min_key_size=1024, expected_fingerprint=small_pin) }}"
+      run_once: true
+      ignore_errors: true
+
+    - name: the fetch for the default options
+      ansible.builtin.set_fact:
+        warm: "{{ lookup(lookup_name, small, big) }}"
+      run_once: true
+
+    - name: pins and min_key_size on hits
+      ansible.builtin.set_fact:
+        checked: "{{ lookup(lookup_name, small, big, min_key_size=1024, expected_fingerprint=small_pin) }}"
+      ignore_errors: true
+      register: r_hit
+
+    - name: the same without the cache
+      ansible.builtin.set_fact:
+        checked: "{{ lookup(lookup_name, small, big, min_key_size=1024, expected_fingerprint=small_pin, cache=false) }}"
+      ignore_errors: true
+      register: r_fetch
+
+    - name: a pin the cached key does not match
+      ansible.builtin.set_fact:
+        checked: "{{ lookup(lookup_name, big, expected_fingerprint=small_pin) }}"
+      ignore_errors: true
+      register: r_pin
+
+    - name: the weak-key warning on a hit
+      ansible.builtin.set_fact:
+        weak: "{{ lookup(lookup_name, small) }}"
+
+    - name: save
+      ansible.builtin.copy:
+        content: "{{ {'hit': r_hit, 'fetch': r_fetch, 'pin': r_pin} | to_json }}"
+        dest: "{{ out_dir }}/checks-{{ inventory_hostname }}.json"
+        mode: "0600"
+"""
+
+
+def _lookup_error(result):
+    assert result.get("failed"), result
+    match = re.search(r"(obshell: key \S+: [^\n\"]*)", result["msg"])
+    assert match, result["msg"]
+    assert "Traceback" not in result["msg"]
+    return match.group(1)
+
+
+def test_cached_records_are_checked_like_fetched_ones(run_playbook, tmp_path):
+    small = EmulatorServer(ObshellAgent(key_bits=512)).start()
+    big = EmulatorServer(ObshellAgent()).start()
+    try:
+        small_pin = key_record("obshell", small.address, small.app.public_key_b64)["pin_sha256"]
+        extra = {"lookup_name": "keyward.keys.obshell_public_key", "small": small.address, "big": big.address,
+                 "small_pin": small_pin, "out_dir": str(tmp_path)}
+        result = run_playbook(CHECKS, hosts=HOSTS, extra_vars=extra)
+        assert result.rc == 0, result
+        for host in HOSTS:
+            saved = json.loads((tmp_path / ("checks-%s.json" % host)).read_text())
+            # The first record passes its pin and fails min_key_size: the same error either way.
+            hit, fetch = _lookup_error(saved["hit"]), _lookup_error(saved["fetch"])
+            assert hit == fetch
+            assert "key 127.0.0.1:%d" % small.port in hit and "smaller than min_key_size 1024" in hit
+            assert "fingerprint mismatch" in _lookup_error(saved["pin"])
+        assert result.output.count("512-bit RSA key") >= len(HOSTS)  # the warning on every host's hit
+        # Two warm-up fetches per agent, one per host and agent for cache=false, none for the hits.
+        assert small.count("/api/v1/secret") == 2 + len(HOSTS)
+        assert big.count("/api/v1/secret") == 2 + len(HOSTS)
+    finally:
+        small.stop()
+        big.stop()

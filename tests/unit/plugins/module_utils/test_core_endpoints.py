@@ -43,6 +43,8 @@ def test_normalize_endpoint_default_scheme_and_none():
     ("https://example.com:99999", "invalid port"),
     ("https://example.com:port", "invalid port"),
     ("https://", "no host name"),
+    ("https://[::1", "not a valid URL"),
+    ("https://[]:443", "not a valid URL"),
 ])
 def test_normalize_endpoint_errors(value, fragment):
     with pytest.raises(OptionError, match=fragment) as info:

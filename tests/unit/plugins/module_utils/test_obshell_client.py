@@ -455,3 +455,10 @@ def test_doc_fragment_matches_the_option_table():
     for name in list(_obshell.OPTIONS) + list(_obshell.VERIFY_OPTIONS) + [
             "timeout", "retries", "validate_certs", "ca_path", "expected_fingerprint", "return_format", "cache"]:
         assert plugins[name]["vars"] == [{"name": "keyward_obshell_%s" % name}], name
+
+
+@pytest.mark.parametrize("term", ["http://[::1", "https://[]:2886", "http://[::1]]:2886"])
+def test_a_malformed_agent_url_is_an_option_error(term):
+    """urlsplit's own ValueError never escapes as a traceback: one line naming the provider."""
+    with pytest.raises(OptionError, match=r"^obshell:? term .*(not a valid URL|expected .:port. after)"):
+        _obshell_rules.parse_term(term)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -39,28 +41,37 @@ def test_cache_rules_are_the_providers_own(name):
     assert getattr(rules, "finish", None) is provider.finish
 
 
-@pytest.mark.parametrize("name", sorted(set(_registry.PROVIDERS) - {"obshell"}))
+# Valid terms in several shapes: a provider without a canonical spelling must return each as given.
+SAMPLE_TERMS = {
+    "huaweicloud_kms": ["0d0466b0-e727-4d9c-b35d-f84bb474a37f", "1a2b3c4d-0004-4000-8000-0000000000p2"],
+    "alicloud_idaas": ["KEYEqDnDJhztiEAwSin7MZoxGcihzCAu0001", "pk_Mixed-Case_01"],
+    "ncloud_kms": ["abc123Tag", "Mixed_Case-Tag_9"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLE_TERMS))
 def test_check_term_only_validates_where_there_is_no_canonical_term(name):
     """A hit keys on the term as given unless the provider has a canonical spelling."""
     provider = _registry.load(name)
     assert provider._canonical_term is None  # pylint: disable=protected-access
-    samples = {
-        "huaweicloud_kms": "0d0466b0-e727-4d9c-b35d-f84bb474a37f",
-        "alicloud_idaas": "KEYEqDnDJhztiEAwSin7MZoxGcihzCAu0001",
-        "ncloud_kms": "abc123Tag",
-        "oceanbase_cloud": "",
-    }
-    if provider.records:
-        term = samples[name]
-        assert provider.check_term(" %s " % term) == term
+    for term in SAMPLE_TERMS[name]:
+        assert provider._check_term(term) == term  # pylint: disable=protected-access
+
+
+def test_every_provider_with_terms_has_samples_or_a_canonical_term():
+    for name in _registry.PROVIDERS:
+        provider = _registry.load(name)
+        assert not provider.records or name in SAMPLE_TERMS or provider._canonical_term is not None, name  # pylint: disable=protected-access
 
 
 @pytest.mark.parametrize("rules", ["_obshell_rules", "_oceanbase_cloud_expiry"])
 def test_rules_modules_import_nothing_heavy(rules):
-    """Cache rules run on every hit: standard library and small helpers only."""
-    module = importlib.import_module(PLUGINS + "module_utils." + rules)
-    with open(module.__file__) as handle:
-        source = handle.read()
-    for heavy in ("_transport", "_keys import", "import _keys", "_provider", "requests", "cryptography", "_errors import"):
-        top_level = [line for line in source.splitlines() if line.startswith(("import ", "from ")) and heavy in line]
-        assert not top_level, top_level
+    """Cache rules run on every hit: importing one loads no provider, transport, HTTP library,
+    key model or error module (a fresh interpreter, so everything it pulls in counts)."""
+    heavy = ["requests", "cryptography"] + [PLUGINS + "module_utils." + name for name in (
+        "_transport", "_keys", "_provider", "_errors", "_registry", "_obshell", "_oceanbase_cloud")]
+    code = "import sys, importlib; importlib.import_module(%r); print(sorted(m for m in %r if m in sys.modules))" % (
+        PLUGINS + "module_utils." + rules, heavy)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p)))
+    assert out.stdout.strip() == "[]"
