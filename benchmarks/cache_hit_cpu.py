@@ -156,13 +156,20 @@ def main():
           % (args.hosts, args.forks, args.rounds))
     print("per host-task: (run with the task - run without) / hosts; whole run: run with the task / hosts,")
     print("so it also spreads the warm-up fetch over the hosts. Medians of each round's difference to env (min-max).")
-    print("%-22s %16s %26s %26s" % ("case", "ms per host-task", "over env, per host-task", "over env, whole run"))
+    print("%-22s %16s %26s %26s %14s" % ("case", "ms per host-task", "over env, per host-task",
+                                          "over env, whole run", "/ same docs"))
+    docs = cases[1][0] if len(cases) > 1 and "docs" in cases[1][0] else None
     for label, _expr in cases:
         over = sorted(per_host[label] - per_host[base] for per_host, _whole in rounds)
         over_whole = sorted(whole[label] - whole[base] for _per_host, whole in rounds)
-        print("%-22s %16.1f %12.1f (%4.1f to %4.1f) %12.1f (%4.1f to %4.1f)" % (
+        # The cost over env as a multiple of the do-nothing lookup's, each round on its own: steadier
+        # than milliseconds when the machine's speed drifts.
+        ratio = sorted((per_host[label] - per_host[base]) / (per_host[docs] - per_host[base])
+                       for per_host, _whole in rounds if per_host[docs] > per_host[base]) if docs else []
+        print("%-22s %16.1f %12.1f (%4.1f to %4.1f) %12.1f (%4.1f to %4.1f) %14s" % (
             label, statistics.median(per_host[label] for per_host, _whole in rounds),
-            statistics.median(over), over[0], over[-1], statistics.median(over_whole), over_whole[0], over_whole[-1]))
+            statistics.median(over), over[0], over[-1], statistics.median(over_whole), over_whole[0], over_whole[-1],
+            "%.2f" % statistics.median(ratio) if ratio and label != base else "-"))
 
 
 if __name__ == "__main__":
