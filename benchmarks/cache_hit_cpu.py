@@ -156,8 +156,8 @@ def main():
           % (args.hosts, args.forks, args.rounds))
     print("per host-task: (run with the task - run without) / hosts; whole run: run with the task / hosts,")
     print("so it also spreads the warm-up fetch over the hosts. Medians of each round's difference to env (min-max).")
-    print("%-22s %16s %26s %26s %14s" % ("case", "ms per host-task", "over env, per host-task",
-                                          "over env, whole run", "/ same docs"))
+    print("%-22s %16s %26s %26s %14s" % (
+        "case", "ms per host-task", "over env, per host-task", "over env, whole run", "/ same docs"))
     docs = cases[1][0] if len(cases) > 1 and "docs" in cases[1][0] else None
     for label, _expr in cases:
         over = sorted(per_host[label] - per_host[base] for per_host, _whole in rounds)
