@@ -142,6 +142,22 @@ def test_directory_is_private_and_symlinks_are_refused(tmp_path):
     assert os.listdir(str(target)) == []
 
 
+def test_the_hit_path_reads_nothing_through_a_planted_directory(tmp_path):
+    """A hit (plugin_utils/_cache.read_entry) refuses a symlink or another user's directory too:
+    an entry planted there is never served."""
+    real = tmp_path / "real"
+    RecordCache(directory=str(real)).get_or_fetch(MATERIAL, lambda: RECORD)
+    now = time.time()
+    assert _cache.read_entry(str(real), MATERIAL, now)["value"] == RECORD
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    assert _cache.read_entry(str(link), MATERIAL, now) is None
+    if os.getuid() == 0:  # only root can give the directory to another user
+        os.chown(str(real), 12345, 12345)
+        assert _cache.read_entry(str(real), MATERIAL, now) is None
+    assert _cache.read_entry(str(tmp_path / "missing"), MATERIAL, now) is None
+
+
 def test_default_directory_is_inside_ansibles_run_temp_dir():
     from ansible import constants as C
 
