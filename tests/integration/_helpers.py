@@ -8,6 +8,7 @@ with saved().
 from __future__ import annotations
 
 import json
+import re
 import socket
 
 
@@ -34,3 +35,25 @@ def closed_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def results_by_host(result, out_dir):
+    """{host: {register name: result}} from the results-<host>.json files save_task() wrote."""
+    assert result.rc == 0, result
+    found = {}
+    for path in out_dir.glob("results-*.json"):
+        found[path.stem[len("results-"):]] = json.loads(path.read_text())
+    assert found, result
+    return found
+
+
+def one_line_error(result, provider, status, code, key=None, request_id=r"[^\s,)]+", at_end=False):
+    """The task failed with the collection's one-line error: provider, key, message, then (HTTP status,
+    provider code, request id); no traceback. Returns the message."""
+    assert result.get("failed"), result
+    msg = result["msg"]
+    head = "%s: key %s: " % (provider, re.escape(key)) if key else "%s: " % provider
+    facts = r"\(HTTP %d, %srequest id %s\)" % (status, "code %s, " % re.escape(code) if code else "", request_id)
+    assert re.search(head + r"[^\n]*" + facts + ("$" if at_end else ""), msg), msg
+    assert "Traceback" not in json.dumps(result)
+    return msg

@@ -20,7 +20,7 @@ import pytest
 
 from ansible_collections.keyward.keys.tests.emulators import alicloud_idaas as emu
 from ansible_collections.keyward.keys.tests.emulators._server import EmulatorServer
-from ansible_collections.keyward.keys.tests.integration._helpers import saved, save_task
+from ansible_collections.keyward.keys.tests.integration._helpers import one_line_error, save_task, saved
 
 KEY = emu.KEY_IDS
 BIG_APPLICATION_ID = "app_kw0big0application000000000a"
@@ -49,14 +49,7 @@ def alis(ali):
 
 
 def _one_line_error(result, key_id, status, code):
-    """Failed with our one line: provider, key, message, (HTTP status, Alibaba code, request id); no traceback."""
-    assert result.get("failed"), result
-    msg = result["msg"]
-    head = "alicloud_idaas: key %s: " % re.escape(key_id) if key_id else r"alicloud_idaas: "
-    pattern = r"%s[^\n]*\(HTTP %d, code %s, request id %s\)$" % (head, status, re.escape(code), REQUEST_ID)
-    assert re.search(pattern, msg), msg
-    assert "Traceback" not in json.dumps(result)
-    return msg
+    return one_line_error(result, "alicloud_idaas", status, code, key=key_id, request_id=REQUEST_ID, at_end=True)
 
 
 def _no_secrets(result, secrets):

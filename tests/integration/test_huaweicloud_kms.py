@@ -13,14 +13,13 @@ Three playbook runs (each assertion group shares one run to keep the suite quick
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
 from ansible_collections.keyward.keys.tests.emulators import _keys_for_tests as testkeys
 from ansible_collections.keyward.keys.tests.emulators import huaweicloud as emu
-from ansible_collections.keyward.keys.tests.integration._helpers import save_task
+from ansible_collections.keyward.keys.tests.integration._helpers import one_line_error, results_by_host, save_task
 
 KEY = emu.KEY_IDS
 SHAPES = ["rsa2048", "rsa3072_pkcs1", "rsa4096_crlf", "doc_example", "ec_p256", "ec_p384", "sm2"]
@@ -39,32 +38,12 @@ def hws(hw):
 
 
 def _one_line_error(result, key_id, status, code):
-    """The task failed with our one-line error: provider, key, HTTP status, code, request id; no traceback."""
-    assert result.get("failed"), result
-    msg = result["msg"]
-    pattern = (r"huaweicloud_kms: key %s: [^\n]*\(HTTP %d, code %s, request id [0-9a-f]{32}\)"
-               % (re.escape(key_id), status, re.escape(code)))
-    assert re.search(pattern, msg), msg
-    assert "Traceback" not in json.dumps(result)
-    return msg
+    return one_line_error(result, "huaweicloud_kms", status, code, key=key_id, request_id="[0-9a-f]{32}")
 
 
 def _assert_no_secrets(result, secrets):
     for secret in secrets:
         assert secret not in result.output, "a secret leaked into the output"
-
-
-def _results(result, out_dir):
-    """{host: {task register name: result}} from the files the playbook's last task wrote.
-
-    (Results go through files rather than a JSON stdout callback, which ansible-core lacks.)
-    """
-    assert result.rc == 0, result
-    found = {}
-    for path in out_dir.glob("results-*.json"):
-        found[path.stem[len("results-"):]] = json.loads(path.read_text())
-    assert found, result
-    return found
 
 
 # --- 1. lookups configured by environment and variables --------------------------------------------
@@ -143,7 +122,7 @@ def test_lookups_from_environment_and_variables(hws, pki, run_playbook, tmp_path
              "temp_ak": emu.TEMP_ACCESS_KEY, "temp_sk": emu.TEMP_SECRET_KEY, "temp_token": emu.TEMP_SECURITY_TOKEN}
     hosts = ["h1", "h2", "h3", "h4"]
     result = run_playbook(PLAYBOOK_LOOKUPS, hosts=hosts, extra_vars=extra, env=env, forks=4, callback="default")
-    per_host = _results(result, tmp_path)
+    per_host = results_by_host(result, tmp_path)
     assert sorted(per_host) == hosts
 
     rsa2048 = testkeys.spki_pem(testkeys.rsa_key(2048))
@@ -262,7 +241,7 @@ def test_lookup_failures(hws, pki, run_playbook, tmp_path):
              "expired_token": expired, "hw_url": hws.url, "ca": pki["ca.pem"], "out_dir": str(tmp_path),
              "user": emu.USERNAME, "domain": emu.DOMAIN_NAME}
     result = run_playbook(PLAYBOOK_FAILURES, extra_vars=extra, env=env, verbosity=4, callback="default")
-    res = _results(result, tmp_path)["localhost"]
+    res = results_by_host(result, tmp_path)["localhost"]
 
     assert "verify aksk signature fail" in _one_line_error(res["r_bad_signature"], KEY["rsa2048"], 401, "APIGW.0301")
     assert "The key does not exist." in _one_line_error(res["r_unknown"], emu.UNKNOWN_KEY_ID, 404, "KMS.0207")
@@ -425,7 +404,7 @@ def test_module_with_module_defaults(hws, pki, run_playbook, tmp_path):
              "hw_token": token, "expired_token": expired}
     result = run_playbook(PLAYBOOK_MODULE, extra_vars=extra, env={"KEYWARD_CA_PATH": pki["ca.pem"]}, verbosity=4,
                           callback="default")
-    res = _results(result, tmp_path)["localhost"]
+    res = results_by_host(result, tmp_path)["localhost"]
 
     keys = res["r_keys"]
     assert keys["changed"] is False

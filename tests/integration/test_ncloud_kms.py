@@ -23,7 +23,7 @@ import pytest
 
 from ansible_collections.keyward.keys.tests.emulators import ncloud_kms as emu
 from ansible_collections.keyward.keys.tests.emulators._server import EmulatorServer
-from ansible_collections.keyward.keys.tests.integration._helpers import save_task
+from ansible_collections.keyward.keys.tests.integration._helpers import one_line_error, results_by_host, save_task
 
 TAG = emu.KEY_TAGS
 # Generated once per session: RSA key generation is the slow part of the emulator.
@@ -47,29 +47,12 @@ def ncps(ncp):
     ncp.app.delay = 0.0
 
 
-def _results(result, out_dir):
-    """{host: {register name: result}} from the files the playbook's last task wrote."""
-    assert result.rc == 0, result
-    found = {}
-    for path in out_dir.glob("results-*.json"):
-        found[path.stem[len("results-"):]] = json.loads(path.read_text())
-    assert found, result
-    return found
-
-
 def _kms_requests(server):
     return [r for r in server.requests if r["path"].endswith("/get-pub-key")]
 
 
 def _one_line_error(result, key_tag, status, code):
-    """Failed with the one-line error: provider, keyTag, HTTP status, code, request id; no traceback."""
-    assert result.get("failed"), result
-    msg = result["msg"]
-    pattern = (r"ncloud_kms: key %s: [^\n]*\(HTTP %d, code %s, request id [0-9a-f]{32}\)"
-               % (re.escape(key_tag), status, re.escape(code)))
-    assert re.search(pattern, msg), msg
-    assert "Traceback" not in json.dumps(result)
-    return msg
+    return one_line_error(result, "ncloud_kms", status, code, key=key_tag, request_id="[0-9a-f]{32}")
 
 
 # --- 1. lookups and the module, working ---------------------------------------------------------
@@ -177,7 +160,7 @@ def test_lookups_and_module(ncps, pki, run_playbook, tmp_path):
     app.delay = 0.3  # so that concurrent requests overlap
     hosts = ["h1", "h2", "h3"]
     result = run_playbook(PLAYBOOK_WORKING, hosts=hosts + ["localhost"], extra_vars=extra, env=env, forks=4)
-    per_host = _results(result, tmp_path)
+    per_host = results_by_host(result, tmp_path)
     assert sorted(per_host) == sorted(hosts + ["localhost"])
 
     for host, res in per_host.items():
@@ -364,7 +347,7 @@ def test_failures(ncps, pki, run_playbook, tmp_path):
         extra = {"kt": TAG, "out_dir": str(tmp_path), "bad_secret": BAD_SECRET, "unknown_tag": emu.UNKNOWN_KEY_TAG,
                  "skewed_url": skewed.url, "ncp_url": ncps.url, "ca": pki["ca.pem"]}
         result = run_playbook(PLAYBOOK_FAILURES, extra_vars=extra, env=env, verbosity=4)
-        res = _results(result, tmp_path)["localhost"]
+        res = results_by_host(result, tmp_path)["localhost"]
         skewed_requests = len(_kms_requests(skewed))
     finally:
         skewed.stop()

@@ -21,7 +21,7 @@ import pytest
 
 from ansible_collections.keyward.keys.tests.emulators import oceanbase_cloud as emu
 from ansible_collections.keyward.keys.tests.emulators._server import EmulatorServer
-from ansible_collections.keyward.keys.tests.integration._helpers import save_task
+from ansible_collections.keyward.keys.tests.integration._helpers import one_line_error, results_by_host, save_task
 
 KEY = emu.KEY_IDS
 TOTAL = len(KEY) + emu.FILLER_KEYS
@@ -58,15 +58,6 @@ def _env(server, pki, **more):
     return env
 
 
-def _results(result, out_dir):
-    assert result.rc == 0, result
-    found = {}
-    for path in out_dir.glob("results-*.json"):
-        found[path.stem[len("results-"):]] = json.loads(path.read_text())
-    assert found, result
-    return found
-
-
 def _assert_clean(result, server, secrets=()):
     for secret in (emu.ACCESS_KEY_SECRET, BAD_SECRET) + tuple(secrets):
         assert secret not in result.output, "a secret leaked into the output"
@@ -77,13 +68,7 @@ def _assert_clean(result, server, secrets=()):
 
 
 def _one_line_error(result, status, code):
-    assert result.get("failed"), result
-    msg = result["msg"]
-    pattern = r"oceanbase_cloud: [^\n]*\(HTTP %d, %srequest id [^\s,)]+\)$" % (
-        status, "code %s, " % re.escape(code) if code else "")
-    assert re.search(pattern, msg), msg
-    assert "Traceback" not in json.dumps(result)
-    return msg
+    return one_line_error(result, "oceanbase_cloud", status, code, at_end=True)
 
 
 def _by_id(records):
@@ -180,7 +165,7 @@ def test_lookup_and_module(obs, pki, run_playbook, tmp_path):
     extra = {"out_dir": str(tmp_path), "empty_project": emu.EMPTY_PROJECT_ID,
              "other_ak": emu.OTHER_ACCESS_KEY_ID, "other_sk": emu.OTHER_ACCESS_KEY_SECRET}
     result = run_playbook(PLAYBOOK, hosts=HOSTS, extra_vars=extra, env=_env(obs, pki), forks=4)
-    per_host = _results(result, tmp_path)
+    per_host = results_by_host(result, tmp_path)
     assert sorted(per_host) == HOSTS
     for host, res in per_host.items():
         _check_records(res["r_lookup"]["ansible_facts"]["api_keys"], obs)
@@ -244,7 +229,7 @@ def test_expiry_is_computed_at_call_time_from_the_cached_listing(pki, run_playbo
     with EmulatorServer(app, tls=pki) as server:
         result = run_playbook(PLAYBOOK_CLOCK, extra_vars={"out_dir": str(tmp_path), "expires_epoch": expires},
                               env=_env(server, pki))
-        res = _results(result, tmp_path)["localhost"]
+        res = results_by_host(result, tmp_path)["localhost"]
         assert len(app.calls) == 1  # the second lookup was served from the cache
     before, after = _by_id(res["before"]), _by_id(res["after"])
     assert before["ak-kw-seconds-0001"]["expired"] is False and before["ak-kw-seconds-0001"]["expires_in_days"] == 0
@@ -345,7 +330,7 @@ def test_failures(obs, pki, run_playbook, tmp_path):
     obs.app.error_style = "successful"
     extra = {"out_dir": str(tmp_path), "bad_secret": BAD_SECRET, "ob_url": obs.url, "ca": pki["ca.pem"]}
     result = run_playbook(PLAYBOOK_FAILURES, extra_vars=extra, env=_env(obs, pki), verbosity=4)
-    res = _results(result, tmp_path)["localhost"]
+    res = results_by_host(result, tmp_path)["localhost"]
 
     # The newer error shape carries no code: the line names provider, status and request id.
     assert "AccessKey ID or secret is wrong" in _one_line_error(res["r_lookup_wrong"], 401, None)
@@ -385,7 +370,7 @@ def test_wrong_secret_in_the_documented_error_shape(obs, pki, run_playbook, tmp_
 """ + save_task(["r_wrong"])
     env = _env(obs, pki, OCEANBASE_ACCESS_KEY_SECRET=BAD_SECRET)
     result = run_playbook(playbook, extra_vars={"out_dir": str(tmp_path)}, env=env, verbosity=4)
-    res = _results(result, tmp_path)["localhost"]
+    res = results_by_host(result, tmp_path)["localhost"]
     msg = _one_line_error(res["r_wrong"], 401, "UNAUTHORIZED")
     assert "check access_key_id and access_key_secret" in msg
     _assert_clean(result, obs)
