@@ -117,8 +117,8 @@ def fetch_records(provider, options, terms, client=None, cache=None, cache_key=N
     """
     secrets = provider.secrets(options)
     try:
-        checked = [provider.check_term(term, options) for term in terms]
         pins = normalize_pins(options.get("expected_fingerprint")) if provider.records else []
+        checked = [provider.check_term(term, options) for term in terms]
         client = client or LazyClient(provider, options, warn, debug)
 
         def one(term):

@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """What a lookup does when the run-wide cache cannot answer alone (_lookup.py is the hit path).
 
-Loads the provider, checks every term before any request, answers what the cache holds,
-fetches the rest through module_utils/_provider.py (which fills the cache), and turns bad
+Loads the provider and answers through module_utils/_provider.py, which checks every term
+before any request, reads what the cache holds and fetches (and caches) the rest; turns bad
 options into one-line errors with secrets masked.
 
 Controller side only.
@@ -20,7 +20,6 @@ from ansible.utils.display import Display
 from ansible_collections.keyward.keys.plugins.module_utils import _registry
 from ansible_collections.keyward.keys.plugins.module_utils._errors import OptionError, scrub
 from ansible_collections.keyward.keys.plugins.module_utils._options import plain_term
-from ansible_collections.keyward.keys.plugins.module_utils._pins import apply_checks, normalize_pins
 from ansible_collections.keyward.keys.plugins.module_utils._provider import fetch_list, fetch_records
 from ansible_collections.keyward.keys.plugins.plugin_utils._cache import cache_material, is_secret_name
 from ansible_collections.keyward.keys.plugins.plugin_utils._lookup import flatten
@@ -39,43 +38,16 @@ def answer(lookup, terms, options):
         return cache_material(lookup.PROVIDER, term, options, provider.term_options)
 
     if not provider.records:
-        return _list_answer(provider, terms, options, cache, cache_key)
-    pins = normalize_pins(options.get("expected_fingerprint"))
-    checked = [provider.check_term(term, options) for term in terms]
-    distinct = list(dict.fromkeys(checked))
-    found = {}
-    for term in distinct:
-        hit = cache.peek(cache_key(term)) if cache is not None else None
-        if hit is not None:
-            kind, value = hit
-            if kind == "error":
-                raise value
-            found[term] = value
-    hits = list(found)
-    misses = [term for term in distinct if term not in found]
-    if misses:
-        fetched = fetch_records(provider, options, misses, cache=cache, cache_key=cache_key,
-                                warn=display.warning, debug=display.vvv)
-        found.update(zip(misses, fetched))
-    for term in hits:
-        apply_checks(found[term], pins, options, provider, display.warning)
-    lookup.after_records([(term, found[term]) for term in distinct], options)
-    return [lookup.format(found[term], options["return_format"]) for term in checked]
-
-
-def _list_answer(provider, terms, options, cache, cache_key):
-    """Lookups whose API lists (no terms): the provider's list(), cached, then its finish."""
-    if terms:
-        raise OptionError("%s: this lookup takes no terms (got %d)" % (provider.name, len(terms)))
-    hit = cache.peek(cache_key("")) if cache is not None else None
-    if hit is not None:
-        kind, items = hit
-        if kind == "error":
-            raise items
-    else:
-        items = fetch_list(provider, options, cache=cache, cache_key=cache_key,
-                           warn=display.warning, debug=display.vvv, finish=False)
-    return provider.finish_list(items, options)
+        if terms:
+            raise OptionError("%s: this lookup takes no terms (got %d)" % (provider.name, len(terms)))
+        return fetch_list(provider, options, cache=cache, cache_key=cache_key, warn=display.warning, debug=display.vvv)
+    # Cached records come back from the cache without a request, and get the same checks.
+    records = fetch_records(provider, options, terms, cache=cache, cache_key=cache_key,
+                            warn=display.warning, debug=display.vvv)
+    # One (canonical term, record) pair per agent, key or client for the hook (obshell's verify).
+    pairs = dict(zip((provider.check_term(term, options) for term in terms), records))
+    lookup.after_records(list(pairs.items()), options)
+    return [lookup.format(record, options["return_format"]) for record in records]
 
 
 def unknown_options(provider_name, definitions, kwargs):

@@ -50,15 +50,6 @@ class RecordCache(object):
     def _entry(self, material):
         return read_entry(self.directory, material, self._clock())
 
-    def peek(self, material):
-        """The cached entry for `material` without waiting for a lock: ('value', v), ('error', e) or None."""
-        entry = self._entry(material)
-        if entry is None:
-            return None
-        if "error" in entry:
-            return "error", error_from_dict(entry["error"])
-        return "value", entry["value"]
-
     def get_or_fetch(self, material, fetch, secrets=()):
         """The cached value for `material`, or fetch() under the entry's lock and store it.
 
