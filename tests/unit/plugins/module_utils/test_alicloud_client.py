@@ -282,13 +282,14 @@ class _XmlErrors(object):
 
     def __init__(self, status, code):
         self.status, self.code = status, code
+        self.echo = ""  # text a careless gateway puts in its message
 
     def handle(self, request):
         from ansible_collections.keyward.keys.tests.emulators._server import Response
 
         body = ('<?xml version="1.0" encoding="UTF-8"?><Error><RequestId>5A1C-XML-REQ</RequestId>'
                 '<HostId>eiam.cn-hangzhou.aliyuncs.com</HostId><Code>%s</Code>'
-                '<Message>Specified access key is not found.</Message></Error>' % self.code)
+                '<Message>Specified access key is not found.%s</Message></Error>' % (self.code, self.echo))
         return Response(self.status, body, {"Content-Type": "text/xml;charset=utf-8"})
 
 
@@ -303,3 +304,13 @@ def test_an_xml_error_body_is_read_like_a_json_one(status, code):
     assert "Specified access key is not found" in str(error)
     # Throttling.* is retried, as it is in a JSON body.
     assert len(sleeps) == (1 if code.startswith("Throttling") else 0)
+
+
+def test_a_secret_echoed_in_an_xml_error_body_is_masked():
+    app = _XmlErrors(400, "SignatureDoesNotMatch")
+    app.echo = emu.ACCESS_KEY_SECRET
+    with EmulatorServer(app) as server:
+        with pytest.raises(ProviderError) as caught:
+            client(server, retries=0).fetch(sorted(emu.KEY_IDS.values())[0])
+    assert caught.value.code == "SignatureDoesNotMatch"
+    assert emu.ACCESS_KEY_SECRET not in str(caught.value) and "********" in str(caught.value)
