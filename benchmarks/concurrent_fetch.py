@@ -21,7 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 import conftest  # noqa: E402  (makes ansible_collections.keyward.keys importable from the checkout)
 
-from ansible_collections.keyward.keys.plugins.module_utils import _huaweicloud  # noqa: E402
+from ansible_collections.keyward.keys.plugins.module_utils.providers import _huaweicloud  # noqa: E402
 from ansible_collections.keyward.keys.plugins.module_utils._concurrency import DEFAULT_WORKERS  # noqa: E402
 from ansible_collections.keyward.keys.plugins.module_utils._provider import Provider, fetch_records  # noqa: E402
 from ansible_collections.keyward.keys.tests.emulators import huaweicloud as emu  # noqa: E402

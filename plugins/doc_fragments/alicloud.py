@@ -7,7 +7,7 @@ from __future__ import annotations
 
 class ModuleDocFragment(object):
     # Alibaba Cloud IDaaS options of the lookup and the module. Kept in step with
-    # module_utils/_alicloud.py OPTIONS (tests/unit/plugins/module_utils/test_alicloud_helpers.py).
+    # module_utils/providers/_alicloud.py OPTIONS (tests/unit/plugins/module_utils/test_alicloud_helpers.py).
     DOCUMENTATION = r"""
 options:
   instance_id:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 class ModuleDocFragment(object):
     # Huawei Cloud options of the lookup and the module. Kept in step with
-    # module_utils/_huaweicloud.py OPTIONS (tests/unit/plugins/module_utils/test_huaweicloud_client.py).
+    # module_utils/providers/_huaweicloud.py OPTIONS (tests/unit/plugins/module_utils/test_huaweicloud_client.py).
     DOCUMENTATION = r"""
 options:
   region:

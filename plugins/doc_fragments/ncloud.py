@@ -7,7 +7,7 @@ from __future__ import annotations
 
 class ModuleDocFragment(object):
     # NAVER Cloud Platform KMS options of the lookup and the module. Kept in step with
-    # module_utils/_ncloud.py OPTIONS (tests/unit/plugins/module_utils/test_ncloud_helpers.py).
+    # module_utils/providers/_ncloud.py OPTIONS (tests/unit/plugins/module_utils/test_ncloud_helpers.py).
     DOCUMENTATION = r"""
 options:
   key_version:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 class ModuleDocFragment(object):
     # Options of every obshell lookup and module. Kept in step with OPTIONS in
-    # plugins/module_utils/_obshell.py (types, defaults, choices, env names, no_log).
+    # plugins/module_utils/providers/_obshell.py (types, defaults, choices, env names, no_log).
     DOCUMENTATION = r"""
 options:
   port:

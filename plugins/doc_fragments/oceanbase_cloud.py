@@ -7,7 +7,7 @@ from __future__ import annotations
 
 class ModuleDocFragment(object):
     # OceanBase Cloud options of the lookup and the module. Kept in step with OPTIONS in
-    # plugins/module_utils/_oceanbase_cloud.py (types, defaults, choices, env names, no_log);
+    # plugins/module_utils/providers/_oceanbase_cloud.py (types, defaults, choices, env names, no_log);
     # tests/unit/plugins/module_utils/test_oceanbase_cloud_parse.py checks that they agree.
     DOCUMENTATION = r"""
 options:

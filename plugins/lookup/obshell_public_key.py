@@ -177,15 +177,14 @@ class LookupModule(KeywardLookupBase):
     PROVIDER = "obshell"
     # Agent terms have one canonical spelling, and min_key_size and the weak-key warning apply to
     # cached records too.
-    CACHE_RULES = "_obshell_rules"
+    CACHE_RULES = "providers._obshell_rules"
 
     def after_records(self, pairs, options):
         """verify=key|password: an encrypted request to each agent, with the key it served."""
         verify = options.get("verify") or "none"
         if verify == "none":
             return
-        from ansible_collections.keyward.keys.plugins.module_utils import _obshell
-
+        from ansible_collections.keyward.keys.plugins.module_utils.providers import _obshell
         agents = _obshell.ObshellAgents(options, _obshell.PROVIDER.transport(options, display.warning, display.vvv),
                                         warn=display.warning)
         for term, record in pairs:

@@ -106,4 +106,4 @@ class LookupModule(KeywardLookupBase):
     PROVIDER = "oceanbase_cloud"
     RECORDS = False
     # expired and expires_in_days depend on the clock: computed on every call, cached listing or not.
-    CACHE_RULES = "_oceanbase_cloud_expiry"
+    CACHE_RULES = "providers._oceanbase_cloud_expiry"

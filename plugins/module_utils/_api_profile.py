@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 
 from ._errors import one_line
+from ._retry_timing import retry_after_seconds
 
 
 def json_object(body):
@@ -108,8 +109,6 @@ class ApiProfile(object):
         The default reads Retry-After (delta seconds or an HTTP date); a provider with its own
         header (Alibaba's x-acs-retry-after, in milliseconds) overrides this.
         """
-        from ._transport import retry_after_seconds
-
         return retry_after_seconds(headers.get("Retry-After"))
 
     def is_retryable_code(self, code):

@@ -16,11 +16,11 @@ from __future__ import annotations
 import importlib
 
 PROVIDERS = {
-    "alicloud_idaas": "_alicloud",
-    "huaweicloud_kms": "_huaweicloud",
-    "ncloud_kms": "_ncloud",
-    "obshell": "_obshell",
-    "oceanbase_cloud": "_oceanbase_cloud",
+    "alicloud_idaas": "providers._alicloud",
+    "huaweicloud_kms": "providers._huaweicloud",
+    "ncloud_kms": "providers._ncloud",
+    "obshell": "providers._obshell",
+    "oceanbase_cloud": "providers._oceanbase_cloud",
 }
 
 _PACKAGE = "ansible_collections.keyward.keys.plugins.module_utils."

@@ -23,11 +23,9 @@ FOR INTERNAL COLLECTION USE ONLY.
 
 from __future__ import annotations
 
-import email.utils
 import importlib.util
 import json
 import os
-import random
 import re
 import threading
 import time
@@ -38,6 +36,7 @@ from urllib.parse import urlsplit
 from ._api_profile import DEFAULT_PROFILE
 from ._auth import NO_AUTH, Signer, UnsupportedChallenge
 from ._errors import OptionError, ProviderError, TimedOutError, one_line
+from ._retry_timing import RETRY_AFTER_MAX, backoff_seconds
 from ._version import COLLECTION_NAME, COLLECTION_VERSION
 
 # requests is imported when the first Transport is made, not at import time: a lookup answered
@@ -68,36 +67,9 @@ RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
 # For requests that must not run twice (idempotent=False): only answers that say the server did
 # not act on it. A 500/502/504 may come after the server applied the request.
 UNPROCESSED_STATUSES = frozenset((429, 503))
-BACKOFF_BASE = 0.5  # seconds before the first retry, doubled each time
-BACKOFF_MAX = 20.0
-RETRY_AFTER_MAX = 60.0  # never sleep longer than this on a server's Retry-After
 MAX_BODY = 4 * 1024 * 1024  # no key answer is anywhere near this; a larger one is refused
 _CHUNK = 64 * 1024
 USER_AGENT = "%s/%s" % (COLLECTION_NAME, COLLECTION_VERSION)
-
-
-def retry_after_seconds(value, now=None):
-    """Seconds to wait from a Retry-After header (delta seconds or an HTTP date), capped; None if unusable."""
-    if value is None:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when is None:
-            return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
-    return max(0.0, min(seconds, RETRY_AFTER_MAX))
-
-
-def backoff_seconds(attempt, base=None):
-    """Exponential backoff with jitter: half the step is fixed, half is random."""
-    step = min(BACKOFF_MAX, (BACKOFF_BASE if base is None else base) * (2 ** attempt))
-    return step / 2.0 + random.uniform(0, step / 2.0)
 
 
 class Reply(object):

@@ -185,7 +185,7 @@ public_keys:
           sample: "2026-02-17T05:22:35Z"
 """
 
-from ansible_collections.keyward.keys.plugins.module_utils._alicloud import PROVIDER
+from ansible_collections.keyward.keys.plugins.module_utils.providers._alicloud import PROVIDER
 from ansible_collections.keyward.keys.plugins.module_utils._module import provider_module, run_key_info
 
 

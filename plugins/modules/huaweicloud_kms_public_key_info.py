@@ -141,7 +141,7 @@ public_keys:
           type: str
 """
 
-from ansible_collections.keyward.keys.plugins.module_utils._huaweicloud import PROVIDER
+from ansible_collections.keyward.keys.plugins.module_utils.providers._huaweicloud import PROVIDER
 from ansible_collections.keyward.keys.plugins.module_utils._module import provider_module, run_key_info
 
 

@@ -143,7 +143,7 @@ public_keys:
 """
 
 from ansible_collections.keyward.keys.plugins.module_utils._module import provider_module, run_key_info
-from ansible_collections.keyward.keys.plugins.module_utils._ncloud import PROVIDER
+from ansible_collections.keyward.keys.plugins.module_utils.providers._ncloud import PROVIDER
 
 
 def main():

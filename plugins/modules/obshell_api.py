@@ -155,7 +155,9 @@ key:
 import json
 import re
 
-from ansible_collections.keyward.keys.plugins.module_utils import _module, _obshell, _obshell_rules
+from ansible_collections.keyward.keys.plugins.module_utils import _module
+
+from ansible_collections.keyward.keys.plugins.module_utils.providers import _obshell, _obshell_rules
 from ansible_collections.keyward.keys.plugins.module_utils._endpoints import parse_host_port
 from ansible_collections.keyward.keys.plugins.module_utils._options import CONNECTION, argspec
 

@@ -157,7 +157,9 @@ agent:
   sample: {"identity": "CLUSTER AGENT", "version": "4.5.0.0", "ip": "10.0.0.1", "port": 2886, "security": false}
 """
 
-from ansible_collections.keyward.keys.plugins.module_utils import _module, _obshell, _obshell_rules
+from ansible_collections.keyward.keys.plugins.module_utils import _module
+
+from ansible_collections.keyward.keys.plugins.module_utils.providers import _obshell, _obshell_rules
 from ansible_collections.keyward.keys.plugins.module_utils._endpoints import format_host_port, parse_host_port
 
 

@@ -135,7 +135,7 @@ api_keys:
 """
 
 from ansible_collections.keyward.keys.plugins.module_utils._module import provider_module, run
-from ansible_collections.keyward.keys.plugins.module_utils._oceanbase_cloud import PROVIDER, check_days, expiring_within
+from ansible_collections.keyward.keys.plugins.module_utils.providers._oceanbase_cloud import PROVIDER, check_days, expiring_within
 from ansible_collections.keyward.keys.plugins.module_utils._provider import fetch_list
 
 

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
 
-from ansible_collections.keyward.keys.plugins.module_utils import _obshell_crypto
+from ansible_collections.keyward.keys.plugins.module_utils.providers import _obshell_crypto
 from ansible_collections.keyward.keys.tests.emulators._server import Response
 from ansible_collections.keyward.keys.tests.emulators.obshell import (
     OCS_AGENT_HEADER, OCS_HEADER, generate_rsa_key)

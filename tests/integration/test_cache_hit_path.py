@@ -146,8 +146,8 @@ def test_an_obshell_hit_applies_its_rules_without_the_provider(run_playbook, age
     expr = ("lookup('keyward.keys.obshell_public_key', 'http://127.0.0.1:%d', '127.0.0.1:%d', '127.0.0.1', "
             "port=%d, return_format='dict')" % (agent.port, agent.port, agent.port))
     hits = _hits(run_playbook, tmp_path, expr, {"ANSIBLE_COLLECTIONS_PATH": probe_collections}, warm=warm)
-    _only_modules(hits, ["lookup.obshell_public_key", "module_utils._obshell_rules", "module_utils._endpoints",
-                         "module_utils._key_size"])
+    _only_modules(hits, ["lookup.obshell_public_key", "module_utils.providers", "module_utils.providers._obshell_rules",
+                         "module_utils._endpoints", "module_utils._key_size"])
     expected = key_record("obshell", agent.address, agent.app.public_key_b64)["fingerprint_sha256"]
     assert all([r["fingerprint_sha256"] for r in value] == [expected] * 3 for value, _modules in hits)
     assert agent.count("/api/v1/secret") == 1
@@ -162,7 +162,8 @@ def test_an_oceanbase_cloud_hit_computes_expiry_without_the_provider(run_playboo
            "OCEANBASE_PROJECT_ID": ob_emu.PROJECT_ID, "OCEANBASE_ACCESS_KEY_ID": ob_emu.ACCESS_KEY_ID,
            "OCEANBASE_ACCESS_KEY_SECRET": ob_emu.ACCESS_KEY_SECRET}
     hits = _hits(run_playbook, tmp_path, "query('keyward.keys.oceanbase_cloud_api_keys')", env)
-    _only_modules(hits, ["lookup.oceanbase_cloud_api_keys", "module_utils._oceanbase_cloud_expiry"])
+    _only_modules(hits, ["lookup.oceanbase_cloud_api_keys", "module_utils.providers",
+                         "module_utils.providers._oceanbase_cloud_expiry"])
     for value, _modules in hits:
         expired = {record["id"]: record["expired"] for record in value}
         assert expired[ob_emu.KEY_IDS["expired"]] is True and expired[ob_emu.KEY_IDS["expiring_2d"]] is False

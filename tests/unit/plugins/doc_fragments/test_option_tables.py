@@ -57,9 +57,9 @@ def provider_of(name):
 
 def provider_tables(prefix):
     """Every option table (OPTIONS, *_OPTIONS) the provider's module_utils file declares."""
-    if prefix is None or not os.path.exists(os.path.join(PLUGINS, "module_utils", "_%s.py" % prefix)):
+    if prefix is None or not os.path.exists(os.path.join(PLUGINS, "module_utils", "providers", "_%s.py" % prefix)):
         return {}
-    mod = importlib.import_module("%s.module_utils._%s" % (PKG, prefix))
+    mod = importlib.import_module("%s.module_utils.providers._%s" % (PKG, prefix))
     tables = {}
     for attr in dir(mod):
         value = getattr(mod, attr)
@@ -72,9 +72,9 @@ def provider_tables(prefix):
 def lists_records(prefix):
     """False for a provider whose results are not key records (a list provider: no pins, no
     return_format), as its Provider declaration says; True otherwise."""
-    if prefix is None or not os.path.exists(os.path.join(PLUGINS, "module_utils", "_%s.py" % prefix)):
+    if prefix is None or not os.path.exists(os.path.join(PLUGINS, "module_utils", "providers", "_%s.py" % prefix)):
         return True
-    provider = getattr(importlib.import_module("%s.module_utils._%s" % (PKG, prefix)), "PROVIDER", None)
+    provider = getattr(importlib.import_module("%s.module_utils.providers._%s" % (PKG, prefix)), "PROVIDER", None)
     return getattr(provider, "records", True)
 
 

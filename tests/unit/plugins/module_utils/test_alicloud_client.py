@@ -10,7 +10,7 @@ import types
 
 import pytest
 
-from ansible_collections.keyward.keys.plugins.module_utils import _alicloud as ali
+from ansible_collections.keyward.keys.plugins.module_utils.providers import _alicloud as ali
 from ansible_collections.keyward.keys.plugins.module_utils import _registry
 from ansible_collections.keyward.keys.plugins.module_utils._errors import KeyFormatError, OptionError, ProviderError
 from ansible_collections.keyward.keys.plugins.module_utils._provider import fetch_list, fetch_records
@@ -59,7 +59,7 @@ def client(srv, sleeps=None, **extra):
 # --- the contract ----------------------------------------------------------------------------
 
 def test_registered_and_declared():
-    assert _registry.PROVIDERS["alicloud_idaas"] == "_alicloud"
+    assert _registry.PROVIDERS["alicloud_idaas"] == "providers._alicloud"
     provider = _registry.load("alicloud_idaas")
     assert provider is ali.PROVIDER and provider.profile is ali.PROFILE
     assert provider.check_term(" %s " % KEY["primary"]) == KEY["primary"]
@@ -70,7 +70,7 @@ def test_registered_and_declared():
 
 
 def test_importing_the_provider_loads_no_key_model_nor_http_library():
-    code = ("import sys; from ansible_collections.keyward.keys.plugins.module_utils import _alicloud; "
+    code = ("import sys; from ansible_collections.keyward.keys.plugins.module_utils.providers import _alicloud; "
             "print(sorted(m for m in ('cryptography', 'requests', "
             "'ansible_collections.keyward.keys.plugins.module_utils._keys') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

@@ -15,7 +15,7 @@ import tempfile
 import pytest
 import requests
 
-from ansible_collections.keyward.keys.plugins.module_utils import _alicloud_signer as signer
+from ansible_collections.keyward.keys.plugins.module_utils.providers import _alicloud_signer as signer
 from ansible_collections.keyward.keys.tests.emulators import alicloud_idaas as emu
 from ansible_collections.keyward.keys.tests.emulators._pki import make_pki
 from ansible_collections.keyward.keys.tests.emulators._server import EmulatorServer

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from ansible_collections.keyward.keys.plugins.module_utils import _alicloud as ali
-from ansible_collections.keyward.keys.plugins.module_utils import _huaweicloud
+from ansible_collections.keyward.keys.plugins.module_utils.providers import _alicloud as ali
+from ansible_collections.keyward.keys.plugins.module_utils.providers import _huaweicloud
 from ansible_collections.keyward.keys.plugins.module_utils._errors import OptionError, ProviderError
 from ansible_collections.keyward.keys.tests.emulators import alicloud_idaas as emu
 

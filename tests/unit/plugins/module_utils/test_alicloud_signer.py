@@ -11,8 +11,7 @@ import re
 import pytest
 import requests
 
-from ansible_collections.keyward.keys.plugins.module_utils import _alicloud_signer as signer
-
+from ansible_collections.keyward.keys.plugins.module_utils.providers import _alicloud_signer as signer
 try:  # the oracle is in test-requirements.txt; without it only the oracle tests are skipped
     from alibabacloud_openapi_util import client as oracle
     from Tea import request as tea_request

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from ansible_collections.keyward.keys.plugins.module_utils import _transport
+from ansible_collections.keyward.keys.plugins.module_utils import _retry_timing, _transport
 from ansible_collections.keyward.keys.plugins.module_utils._errors import OptionError, ProviderError
 from ansible_collections.keyward.keys.plugins.module_utils._transport import Transport
 from ansible_collections.keyward.keys.tests.emulators._pki import make_pki
@@ -127,20 +127,20 @@ def test_retry_after_http_date_and_cap(server):
                                  {"status": 503, "headers": {"Retry-After": "garbage"}, "body": {}}])
     transport, sleeps, _debug = make(retries=3)
     transport.request("GET", server.url + "/key")
-    assert sleeps.delays[0] == _transport.RETRY_AFTER_MAX == 60.0
+    assert sleeps.delays[0] == _retry_timing.RETRY_AFTER_MAX == 60.0
     # An unusable Retry-After falls back to the jittered backoff of the second retry.
     assert 0.5 <= sleeps.delays[1] <= 1.0
 
 
 def test_retry_after_seconds_parsing():
     now = 1_700_000_000.0
-    assert _transport.retry_after_seconds(email.utils.formatdate(now + 7, usegmt=True), now=now) == pytest.approx(7.0)
-    assert _transport.retry_after_seconds(email.utils.formatdate(now - 30, usegmt=True), now=now) == 0.0
-    assert _transport.retry_after_seconds(" 2 ") == 2.0
-    assert _transport.retry_after_seconds("-5") == 0.0
-    assert _transport.retry_after_seconds("100000") == 60.0
-    assert _transport.retry_after_seconds(None) is None
-    assert _transport.retry_after_seconds("soon") is None
+    assert _retry_timing.retry_after_seconds(email.utils.formatdate(now + 7, usegmt=True), now=now) == pytest.approx(7.0)
+    assert _retry_timing.retry_after_seconds(email.utils.formatdate(now - 30, usegmt=True), now=now) == 0.0
+    assert _retry_timing.retry_after_seconds(" 2 ") == 2.0
+    assert _retry_timing.retry_after_seconds("-5") == 0.0
+    assert _retry_timing.retry_after_seconds("100000") == 60.0
+    assert _retry_timing.retry_after_seconds(None) is None
+    assert _retry_timing.retry_after_seconds("soon") is None
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
@@ -379,20 +379,20 @@ def test_debug_lines_carry_no_headers_bodies_or_query(server):
 
 def test_backoff_grows_and_is_jittered_within_bounds(monkeypatch):
     for attempt in range(8):
-        step = min(_transport.BACKOFF_MAX, _transport.BACKOFF_BASE * 2 ** attempt)
+        step = min(_retry_timing.BACKOFF_MAX, _retry_timing.BACKOFF_BASE * 2 ** attempt)
         monkeypatch.setattr(random, "uniform", lambda a, b: a)
-        low = _transport.backoff_seconds(attempt)
+        low = _retry_timing.backoff_seconds(attempt)
         monkeypatch.setattr(random, "uniform", lambda a, b: b)
-        high = _transport.backoff_seconds(attempt)
+        high = _retry_timing.backoff_seconds(attempt)
         assert low == pytest.approx(step / 2) and high == pytest.approx(step)
     monkeypatch.undo()
-    samples = {attempt: [_transport.backoff_seconds(attempt) for dummy in range(200)] for attempt in range(4)}
+    samples = {attempt: [_retry_timing.backoff_seconds(attempt) for dummy in range(200)] for attempt in range(4)}
     for attempt, values in samples.items():
-        step = _transport.BACKOFF_BASE * 2 ** attempt
+        step = _retry_timing.BACKOFF_BASE * 2 ** attempt
         assert all(step / 2 <= v <= step for v in values)
         assert len(set(values)) > 100  # jittered, not constant
     assert min(samples[3]) > max(samples[1])  # grows
-    assert max(_transport.backoff_seconds(50) for dummy in range(50)) <= _transport.BACKOFF_MAX
+    assert max(_retry_timing.backoff_seconds(50) for dummy in range(50)) <= _retry_timing.BACKOFF_MAX
 
 
 @pytest.mark.parametrize("kwargs,fragment", [

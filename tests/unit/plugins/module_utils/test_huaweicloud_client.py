@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 
 from ansible_collections.keyward.keys.plugins.doc_fragments.connection import ModuleDocFragment as ConnectionDoc
 from ansible_collections.keyward.keys.plugins.doc_fragments.huaweicloud import ModuleDocFragment as HuaweiDoc
-from ansible_collections.keyward.keys.plugins.module_utils import _huaweicloud as hw
+from ansible_collections.keyward.keys.plugins.module_utils.providers import _huaweicloud as hw
 from ansible_collections.keyward.keys.plugins.module_utils._errors import OptionError, ProviderError
 from ansible_collections.keyward.keys.plugins.module_utils._options import CONNECTION, LOOKUP
 from ansible_collections.keyward.keys.plugins.module_utils._transport import Transport
@@ -422,8 +422,7 @@ def test_emulator_accepts_a_go_sdk_style_signature_without_host(hwsrv):
     """What the real gateway accepts: SignedHeaders=x-sdk-date only, as the official Go SDK sends."""
     import requests
 
-    from ansible_collections.keyward.keys.plugins.module_utils import _huaweicloud_signer as signer
-
+    from ansible_collections.keyward.keys.plugins.module_utils.providers import _huaweicloud_signer as signer
     path = "/v1.0/%s/kms/get-publickey" % emu.PROJECT_ID
     body = json.dumps({"key_id": KEY["rsa2048"]}).encode()
     date = signer.sdk_date()

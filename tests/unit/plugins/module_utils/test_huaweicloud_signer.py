@@ -8,8 +8,7 @@ import hashlib
 import pytest
 import requests
 
-from ansible_collections.keyward.keys.plugins.module_utils import _huaweicloud_signer as signer
-
+from ansible_collections.keyward.keys.plugins.module_utils.providers import _huaweicloud_signer as signer
 # --- the signing guide's own example (API Request Signing Guide, api-sign-algorithm-002..005) ---
 
 DOC_AK = "QTWAOYTTINDUT2QVKYUC"

@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from ansible_collections.keyward.keys.plugins.module_utils import _ncloud as nc
-from ansible_collections.keyward.keys.plugins.module_utils import _ncloud_signer as signer
+from ansible_collections.keyward.keys.plugins.module_utils.providers import _ncloud as nc
+from ansible_collections.keyward.keys.plugins.module_utils.providers import _ncloud_signer as signer
 from ansible_collections.keyward.keys.plugins.module_utils import _registry
 from ansible_collections.keyward.keys.plugins.module_utils._errors import OptionError, ProviderError
 from ansible_collections.keyward.keys.plugins.module_utils._options import CONNECTION
@@ -84,7 +84,7 @@ def test_provider_declaration():
 
 def test_importing_the_provider_does_not_import_cryptography():
     code = ("import sys; sys.path.insert(0, %r)\n"
-            "import ansible_collections.keyward.keys.plugins.module_utils._ncloud\n"
+            "import ansible_collections.keyward.keys.plugins.module_utils.providers._ncloud\n"
             "bad = [m for m in sys.modules if m.startswith('cryptography') or m.endswith('._keys') or m == 'requests']\n"
             "print(bad)" % _collections_root())
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

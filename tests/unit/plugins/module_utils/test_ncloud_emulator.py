@@ -18,8 +18,8 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 
-from ansible_collections.keyward.keys.plugins.module_utils import _ncloud
-from ansible_collections.keyward.keys.plugins.module_utils import _ncloud_signer as signer
+from ansible_collections.keyward.keys.plugins.module_utils.providers import _ncloud
+from ansible_collections.keyward.keys.plugins.module_utils.providers import _ncloud_signer as signer
 from ansible_collections.keyward.keys.tests.emulators import ncloud_kms as emu
 from ansible_collections.keyward.keys.tests.emulators._server import EmulatorServer
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: keyward.keys contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""NAVER Cloud KMS pure helpers (module_utils/_ncloud.py), the option table against the doc
+"""NAVER Cloud KMS pure helpers (module_utils/providers/_ncloud.py), the option table against the doc
 fragment, and the AWX credential type."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import yaml
 
 from ansible_collections.keyward.keys.plugins.doc_fragments.connection import ModuleDocFragment as ConnectionDoc
 from ansible_collections.keyward.keys.plugins.doc_fragments.ncloud import ModuleDocFragment as NcloudDoc
-from ansible_collections.keyward.keys.plugins.module_utils import _ncloud as nc
+from ansible_collections.keyward.keys.plugins.module_utils.providers import _ncloud as nc
 from ansible_collections.keyward.keys.plugins.module_utils._errors import OptionError, ProviderError
 from ansible_collections.keyward.keys.plugins.module_utils._options import CONNECTION, LOOKUP
 from ansible_collections.keyward.keys.tests.emulators import _keys_for_tests as testkeys
@@ -37,7 +37,7 @@ def test_option_table():
         "secret_key": dict(type="str", env=["NCLOUD_SECRET_ACCESS_KEY", "NCLOUD_SECRET_KEY"], no_log=True),
     }
     # same shape as every other provider table
-    from ansible_collections.keyward.keys.plugins.module_utils._huaweicloud import OPTIONS as HW
+    from ansible_collections.keyward.keys.plugins.module_utils.providers._huaweicloud import OPTIONS as HW
     allowed = {field for decl in HW.values() for field in decl} | {"default", "choices"}
     assert all(set(decl) <= allowed for decl in nc.OPTIONS.values())
 

@@ -13,8 +13,7 @@ import hmac
 import pytest
 import requests
 
-from ansible_collections.keyward.keys.plugins.module_utils import _ncloud_signer as signer
-
+from ansible_collections.keyward.keys.plugins.module_utils.providers import _ncloud_signer as signer
 DOC_KEY_TAG = "a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8s9t0u1v2w3x4y5z6"  # the API page's example keyTag
 TS = "1700000000000"
 AK = "testAccessKey"

@@ -11,7 +11,7 @@ import requests
 import yaml
 
 from ansible_collections.keyward.keys.plugins.doc_fragments.obshell import ModuleDocFragment
-from ansible_collections.keyward.keys.plugins.module_utils import _obshell, _obshell_crypto, _obshell_rules
+from ansible_collections.keyward.keys.plugins.module_utils.providers import _obshell, _obshell_crypto, _obshell_rules
 from ansible_collections.keyward.keys.plugins.module_utils._errors import (
     FingerprintMismatchError, KeyFormatError, OptionError, ProviderError,
 )

@@ -17,7 +17,7 @@ import math
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from ansible_collections.keyward.keys.plugins.module_utils import _obshell_crypto as oc
+from ansible_collections.keyward.keys.plugins.module_utils.providers import _obshell_crypto as oc
 from ansible_collections.keyward.keys.plugins.module_utils._errors import OptionError
 from ansible_collections.keyward.keys.tests.emulators.obshell import (
     GoJSONError, ObshellAgent, generate_rsa_key, go_unmarshal_header,

@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-from ansible_collections.keyward.keys.plugins.module_utils import _oceanbase_cloud as ob
-from ansible_collections.keyward.keys.plugins.module_utils import _oceanbase_cloud_expiry as expiry
+from ansible_collections.keyward.keys.plugins.module_utils.providers import _oceanbase_cloud as ob
+from ansible_collections.keyward.keys.plugins.module_utils.providers import _oceanbase_cloud_expiry as expiry
 from ansible_collections.keyward.keys.plugins.module_utils._errors import OptionError, ProviderError
 from ansible_collections.keyward.keys.tests.emulators import oceanbase_cloud as emu
 

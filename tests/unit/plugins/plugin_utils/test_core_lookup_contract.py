@@ -64,12 +64,13 @@ def test_every_provider_with_terms_has_samples_or_a_canonical_term():
         assert not provider.records or name in SAMPLE_TERMS or provider._canonical_term is not None, name  # pylint: disable=protected-access
 
 
-@pytest.mark.parametrize("rules", ["_obshell_rules", "_oceanbase_cloud_expiry"])
+@pytest.mark.parametrize("rules", ["providers._obshell_rules", "providers._oceanbase_cloud_expiry"])
 def test_rules_modules_import_nothing_heavy(rules):
     """Cache rules run on every hit: importing one loads no provider, transport, HTTP library,
     key model or error module (a fresh interpreter, so everything it pulls in counts)."""
     heavy = ["requests", "cryptography"] + [PLUGINS + "module_utils." + name for name in (
-        "_transport", "_keys", "_provider", "_errors", "_registry", "_obshell", "_oceanbase_cloud")]
+        "_transport", "_keys", "_provider", "_errors", "_registry", "providers._obshell",
+        "providers._oceanbase_cloud")]
     code = "import sys, importlib; importlib.import_module(%r); print(sorted(m for m in %r if m in sys.modules))" % (
         PLUGINS + "module_utils." + rules, heavy)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

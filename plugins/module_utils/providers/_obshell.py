@@ -28,15 +28,15 @@ import binascii
 import os
 
 from . import _obshell_crypto
-from ._api_profile import ApiProfile
-from ._endpoints import format_host_port
-from ._errors import OptionError, ProviderError
-from ._pins import check_pins, normalize_pins
+from .._api_profile import ApiProfile
+from .._endpoints import format_host_port
+from .._errors import OptionError, ProviderError
+from .._pins import check_pins, normalize_pins
 from ._obshell_rules import (  # the rules that also apply to cached keys
     DEFAULT_PORT, NAME, TERM_OPTIONS, canonical_term, check_key_size, check_min_key_size_option, check_record,
     check_term, parse_term,
 )
-from ._provider import Provider
+from .._provider import Provider
 
 TRACE_HEADER = "X-OBSHELL-Trace-ID"
 SECRET_PATH = "/api/v1/secret"
@@ -203,14 +203,14 @@ class ObshellClient(object):
     # -- keys ------------------------------------------------------------------------------
     def record_from(self, public_key):
         """A key record for a key the user supplied (pinned), in any accepted shape."""
-        from . import _keys
+        from .. import _keys
 
         raw = _keys.key_text(public_key)
         return _keys.key_record(NAME, self.key_id, raw, {"ip": None, "port": None, "trace_id": None})
 
     def fetch_secret(self):
         """GET /api/v1/secret -> the agent's key record (no pins or size checks here)."""
-        from . import _keys
+        from .. import _keys
 
         status, envelope, trace_id = self._plain("GET", SECRET_PATH)
         data = envelope.get("data")
@@ -230,7 +230,7 @@ class ObshellClient(object):
 
     def use_record(self, record, check=False):
         """Use this key record for requests (a cached record, or a pinned key)."""
-        from . import _keys
+        from .. import _keys
 
         if check:
             check_pins(record, self.pins)

@@ -28,13 +28,13 @@ import json
 import re
 import uuid
 
-from ._api_profile import ApiProfile, json_object
-from ._auth import Digest
-from ._endpoints import normalize_endpoint
-from ._errors import OptionError, ProviderError, one_line
+from .._api_profile import ApiProfile, json_object
+from .._auth import Digest
+from .._endpoints import normalize_endpoint
+from .._errors import OptionError, ProviderError, one_line
 from ._oceanbase_cloud_expiry import finish, iso_utc, with_expiry
-from ._pager import number_pages
-from ._provider import Provider
+from .._pager import number_pages
+from .._provider import Provider
 
 NAME = "oceanbase_cloud"
 VAR_PREFIX = "oceanbase_cloud"  # lookup variables are keyward_oceanbase_cloud_<option>

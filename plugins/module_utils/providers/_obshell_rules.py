@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from ._endpoints import format_host_port, parse_host_port
-from ._key_size import too_small
+from .._endpoints import format_host_port, parse_host_port
+from .._key_size import too_small
 
 NAME = "obshell"
 DEFAULT_PORT = 2886
@@ -69,13 +69,13 @@ def weak_key_warning(record):
 def check_key_size(record, min_key_size):
     """Refuse keys under min_key_size (KeyFormatError); the agent's keys are RSA only."""
     if record.get("key_type") != "RSA":
-        from ._errors import KeyFormatError
+        from .._errors import KeyFormatError
 
         raise KeyFormatError(
             "obshell agents use RSA keys; this is a %s key" % record.get("key_type"),
             provider=record.get("provider") or NAME, key=record.get("key_id"))
     if too_small(record.get("key_type"), record.get("key_size"), min_key_size):
-        from ._keys import check_min_size  # the one message for it
+        from .._keys import check_min_size  # the one message for it
 
         check_min_size(record, min_key_size)
 
@@ -95,6 +95,6 @@ def check_record(record, options, warn):
 
 
 def _option_error(message):
-    from ._errors import OptionError
+    from .._errors import OptionError
 
     return OptionError(message)

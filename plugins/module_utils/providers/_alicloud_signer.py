@@ -40,7 +40,7 @@ import secrets
 import time
 from urllib.parse import urlsplit, urlunsplit
 
-from ._canonical import canonical_query, encode, query_pairs
+from .._canonical import canonical_query, encode, query_pairs
 
 ALGORITHM = "ACS3-HMAC-SHA256"
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"

@@ -29,8 +29,8 @@ import json
 import os
 import time
 
-from ._errors import OptionError
-from ._keys import _require_cryptography
+from .._errors import OptionError
+from .._keys import _require_cryptography
 
 try:
     from cryptography.hazmat.primitives import padding as sym_padding

@@ -27,11 +27,11 @@ import json
 import re
 
 from . import _ncloud_signer as signer
-from ._api_profile import ApiProfile, json_object
-from ._auth import Signer
-from ._endpoints import normalize_endpoint
-from ._errors import OptionError, ProviderError
-from ._provider import Provider
+from .._api_profile import ApiProfile, json_object
+from .._auth import Signer
+from .._endpoints import normalize_endpoint
+from .._errors import OptionError, ProviderError
+from .._provider import Provider
 
 NAME = "ncloud_kms"
 VAR_PREFIX = "ncloud"  # lookup variables keyward_ncloud_<option>
@@ -195,7 +195,7 @@ def record_from_data(key_tag, data, requested_version=None):
                             % (returned, requested_version), provider=NAME, key=key_tag)
     version = returned if returned is not None else requested_version
     metadata = {"key_version": version, "latest": requested_version is None}
-    from ._keys import key_record  # here: building a record is the only use of cryptography
+    from .._keys import key_record  # here: building a record is the only use of cryptography
 
     return key_record(NAME, key_tag, raw, metadata)
 

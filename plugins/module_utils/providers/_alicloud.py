@@ -27,10 +27,10 @@ import datetime
 import json
 import re
 
-from ._api_profile import ApiProfile
-from ._endpoints import normalize_endpoint
-from ._errors import OptionError, ProviderError, one_line
-from ._provider import Provider
+from .._api_profile import ApiProfile
+from .._endpoints import normalize_endpoint
+from .._errors import OptionError, ProviderError, one_line
+from .._provider import Provider
 
 NAME = "alicloud_idaas"
 VAR_PREFIX = "alicloud"
@@ -254,7 +254,7 @@ def record_from_item(item, instance_id, application_id):
         "create_time": iso_time(item.get("CreateTime")),
         "last_used_time": iso_time(item.get("LastUsedTime")),
     }
-    from ._keys import key_record  # here: cache hits never import the key model
+    from .._keys import key_record  # here: cache hits never import the key model
 
     return key_record(NAME, key_id, raw, metadata)
 
@@ -364,7 +364,7 @@ class AlibabaIdaasClient(object):
 
     def _signer(self, action):
         from . import _alicloud_signer as signer
-        from ._auth import Signer
+        from .._auth import Signer
 
         def sign(prepared):
             signer.sign_prepared(prepared, self.access_key_id, self._secret, action, API_VERSION,
@@ -379,7 +379,7 @@ class AlibabaIdaasClient(object):
         return reply, self.transport.json(reply, key)
 
     def _record(self, reply, key, item):
-        from ._errors import KeyFormatError
+        from .._errors import KeyFormatError
 
         try:
             return record_from_item(item, self.instance_id, self.application_id)
@@ -404,7 +404,7 @@ class AlibabaIdaasClient(object):
 
     def list(self):
         """Every key of the application (ListClientPublicKeys, NextToken through every page), in order."""
-        from ._pager import token_pages
+        from .._pager import token_pages
 
         context = "listing the client public keys of %s failed" % self.application_id
 

@@ -34,12 +34,12 @@ import threading
 import time
 
 from . import _huaweicloud_signer as signer
-from ._api_profile import ApiProfile
-from ._auth import Signer, TokenLogin
-from ._canonical import canonical_query
-from ._endpoints import normalize_endpoint
-from ._errors import OptionError
-from ._provider import Provider
+from .._api_profile import ApiProfile
+from .._auth import Signer, TokenLogin
+from .._canonical import canonical_query
+from .._endpoints import normalize_endpoint
+from .._errors import OptionError
+from .._provider import Provider
 
 NAME = "huaweicloud_kms"
 
@@ -377,7 +377,7 @@ class HuaweiKmsClient(object):
 
     def fetch(self, key_id):
         """The key record of one asymmetric KMS key."""
-        from ._keys import key_record
+        from .._keys import key_record
 
         check_key_id(key_id)
         if self.auth_method == "password":

@@ -35,7 +35,7 @@ import hmac
 import time
 from urllib.parse import unquote, urlsplit
 
-from ._canonical import canonical_query, encode, query_pairs  # noqa: F401  (the signer's own rules)
+from .._canonical import canonical_query, encode, query_pairs  # noqa: F401  (the signer's own rules)
 
 ALGORITHM = "SDK-HMAC-SHA256"
 DATE_HEADER = "X-Sdk-Date"
