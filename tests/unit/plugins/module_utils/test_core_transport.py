@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from ansible_collections.keyward.keys.plugins.module_utils import _retry_timing, _transport
+from ansible_collections.keyward.keys.plugins.module_utils import _retry_timing
 from ansible_collections.keyward.keys.plugins.module_utils._errors import OptionError, ProviderError
 from ansible_collections.keyward.keys.plugins.module_utils._transport import Transport
 from ansible_collections.keyward.keys.tests.emulators._pki import make_pki
