@@ -378,8 +378,8 @@ class Transport(object):
         try:
             return reply.json()
         except ValueError:
-            raise self._scrub(_not_json_error(reply, self.provider, key, self.profile.header_request_id(reply.headers)
-                                              or request_id))
+            request_id = self.profile.header_request_id(reply.headers) or request_id
+            raise self._scrub(_not_json_error(reply, self.provider, key, request_id))
 
     def error(self, reply, key, message, code=None, request_id=None, error_class=ProviderError, context=None):
         """A ProviderError about a reply (status and request id filled in, secrets masked)."""
