@@ -23,8 +23,8 @@ import yaml
 
 from .conftest import ROOT
 
-PLUGIN_FILES = sorted(glob.glob(os.path.join(ROOT, "plugins", "*", "*.py"))
-                      + glob.glob(os.path.join(ROOT, "extensions", "eda", "plugins", "event_source", "*.py")))
+PLUGIN_FILES = sorted([*glob.glob(os.path.join(ROOT, "plugins", "*", "*.py")),
+                       *glob.glob(os.path.join(ROOT, "extensions", "eda", "plugins", "event_source", "*.py"))])
 DOC_NAMES = ("DOCUMENTATION", "EXAMPLES", "RETURN")
 # A path in the source repository, as a reader would be sent to it.
 REPO_PATH = re.compile(r"(?<![\w./:-])(?:docs|tests|scripts|benchmarks|changelogs|module_utils|plugin_utils"
@@ -64,8 +64,8 @@ def option_descriptions(options, where):
 
 
 def test_every_lookup_lists_its_requirements():
-    lookups = [path for path in PLUGIN_FILES if os.path.basename(os.path.dirname(path)) == "lookup"
-               and not os.path.basename(path).startswith("_")]
+    lookups = [path for path in glob.glob(os.path.join(ROOT, "plugins", "lookup", "*.py"))
+               if not os.path.basename(path).startswith("_")]
     assert lookups
     missing = [os.path.basename(path) for path in lookups
                if not (yaml.safe_load(doc_strings(path)["DOCUMENTATION"]) or {}).get("requirements")]
