@@ -42,7 +42,9 @@ SHELL := bash
 
 VERSION   := $(shell sed -n 's/^version:[[:space:]]*//p' galaxy.yml)
 TARBALL   := .build/keyward-keys-$(VERSION).tar.gz
-INSTALLED := .build/installed/ansible_collections/keyward/keys/MANIFEST.json
+# Where `make install` puts the collection (a test installs into a temporary one).
+INSTALL_ROOT ?= .build/installed
+INSTALLED := $(INSTALL_ROOT)/ansible_collections/keyward/keys/MANIFEST.json
 SRC_TREE  := .build/src/ansible_collections/keyward/keys
 # What plain pytest imports the collection through (tests/conftest.py makes it too; making it
 # first avoids two pytest runs racing to create it).
@@ -151,7 +153,7 @@ install: $(INSTALLED)
 # The collection's real job against the bundled emulators on loopback (scripts/demo.py):
 # obshell agents and Huawei Cloud KMS, keys verified, fingerprinted, pinned and written to demo/output.
 demo: $(INSTALLED)
-	$(call venv,$(TOOLS_CORE))/bin/python scripts/demo.py --collections .build/installed
+	$(call venv,$(TOOLS_CORE))/bin/python scripts/demo.py --collections $(INSTALL_ROOT)
 
 # Measured figures with ratios against a baseline of the same run (not a test).
 bench: venv-$(TOOLS_CORE) | $(LINK)
@@ -164,9 +166,11 @@ $(TARBALL): $(SOURCES) | venv-$(TOOLS_CORE)
 	@$(call venv,$(TOOLS_CORE))/bin/python scripts/collection_tree.py .build/src
 	$(call venv,$(TOOLS_CORE))/bin/ansible-galaxy collection build --force --output-path .build $(SRC_TREE)
 
+# The install path is named as a collections path too, so ansible-galaxy does not warn that
+# ansible-playbook would not find it there (the demo gives ansible-playbook that path).
 $(INSTALLED): $(TARBALL)
-	$(call venv,$(TOOLS_CORE))/bin/ansible-galaxy collection install --force --offline \
-	  -p .build/installed $(TARBALL)
+	ANSIBLE_COLLECTIONS_PATH=$(abspath $(INSTALL_ROOT)) $(call venv,$(TOOLS_CORE))/bin/ansible-galaxy collection install \
+	  --force --offline -p $(INSTALL_ROOT) $(TARBALL)
 	@touch $@
 
 clean:

@@ -24,7 +24,8 @@ requirements:
 options:
   _input:
     description:
-      - The public key as text, or a key record (a dictionary with a RV(_value.public_key) or C(public_key_raw) field).
+      - The public key as text, or a key record (a dictionary with a C(public_key) or C(public_key_raw) field, as the
+        keyward.keys lookups return with C(return_format=dict) and the C(*_info) modules in C(public_keys)).
       - When a key record is given, its C(provider), C(key_id), C(metadata) and C(public_key_raw) are kept
         in the result.
     type: raw

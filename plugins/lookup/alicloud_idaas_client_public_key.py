@@ -24,6 +24,9 @@ description:
   - Disabled keys are returned too, with C(metadata.status) V(disabled).
   - To read every key of an application without knowing their ids, use the module
     M(keyward.keys.alicloud_idaas_client_public_key_info) without C(client_public_key_ids).
+requirements:
+  - requests (Python library, on the controller)
+  - cryptography (Python library, on the controller)
 options:
   _terms:
     description:

@@ -22,6 +22,9 @@ description:
   - Options come from keyword arguments, then C(keyward_ncloud_<option>) variables, then environment
     variables; where an option has several environment variables, the first one set wins.
   - Each keyTag is checked before any request is made.
+requirements:
+  - requests (Python library, on the controller)
+  - cryptography (Python library, on the controller)
 options:
   _terms:
     description:

@@ -25,6 +25,9 @@ description:
     with O(validate_certs=true), else it fails before its first encrypted request (see O(allow_unpinned_password)).
   - Keys are fetched once per C(ansible-playbook) run and agent (O(cache)), however many hosts evaluate the lookup.
     Pins, O(min_key_size) and O(verify) are applied on every evaluation.
+requirements:
+  - requests (Python library, on the controller)
+  - cryptography (Python library, on the controller)
 options:
   _terms:
     description:

@@ -20,6 +20,8 @@ description:
   - Options come from keyword arguments, then C(keyward_oceanbase_cloud_<option>) variables, then environment
     variables; where an option has several environment variables, the first one set wins.
   - The records are not key records; C(return_format) and C(expected_fingerprint) do not apply.
+requirements:
+  - requests (Python library, on the controller)
 options: {}
 extends_documentation_fragment:
   - keyward.keys.connection

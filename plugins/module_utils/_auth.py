@@ -199,8 +199,8 @@ class Digest(Auth):
         answered = prepared.headers.get("Authorization")
         # Answer a first challenge, a stale nonce or a new nonce; a refused answer to the very
         # challenge we answered means wrong credentials, which is final.
-        if (answered and previous is not None and params.get("nonce") == previous.get("nonce")
-                and params.get("stale", "").lower() != "true"):
+        same_nonce = answered and previous is not None and params.get("nonce") == previous.get("nonce")
+        if same_nonce and params.get("stale", "").lower() != "true":
             return False
         with self._lock:
             self._challenge = params

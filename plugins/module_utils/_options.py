@@ -15,6 +15,8 @@ FOR INTERNAL COLLECTION USE ONLY.
 
 from __future__ import annotations
 
+import os
+
 # Every plugin that talks to a provider (doc fragment keyward.keys.connection).
 TRANSPORT = {
     "timeout": dict(type="float", default=10.0, env=["KEYWARD_TIMEOUT"]),
@@ -36,10 +38,33 @@ LIST_LOOKUP = {"cache": LOOKUP["cache"]}
 _ARGSPEC_FIELDS = ("type", "default", "choices", "elements", "no_log", "aliases", "required")
 
 
+def env_value(names, environ=None):
+    """The value of the first of these environment variables that is set and not empty, else None.
+
+    An empty variable counts as unset: AWX injects an optional credential field left blank as an
+    empty variable, and '' is never a meaningful value of any option (a site, a port, a path).
+    Modules read the environment through this (argspec); the lookup base applies the same rule
+    to the config manager (plugin_utils/_lookup.py, which a cache hit must not make import this).
+    """
+    environ = os.environ if environ is None else environ
+    for name in names:
+        if environ.get(name):
+            return environ[name]
+    return None
+
+
+def env_fallback(*names):
+    """An AnsibleModule fallback: env_value(names), or no value (then the option's default)."""
+    value = env_value(names)
+    if value is None:
+        from ansible.module_utils.errors import AnsibleFallbackNotFound
+
+        raise AnsibleFallbackNotFound
+    return value
+
+
 def argspec(*tables, **overrides):
     """Build an AnsibleModule argument_spec from option tables; env names become env_fallback."""
-    from ansible.module_utils.basic import env_fallback
-
     spec = {}
     for table in tables:
         for name, decl in table.items():

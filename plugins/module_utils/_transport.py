@@ -378,8 +378,8 @@ class Transport(object):
         try:
             return reply.json()
         except ValueError:
-            raise self._scrub(_not_json_error(reply, self.provider, key, self.profile.header_request_id(reply.headers)
-                                              or request_id))
+            request_id = self.profile.header_request_id(reply.headers) or request_id
+            raise self._scrub(_not_json_error(reply, self.provider, key, request_id))
 
     def error(self, reply, key, message, code=None, request_id=None, error_class=ProviderError, context=None):
         """A ProviderError about a reply (status and request id filled in, secrets masked)."""
@@ -455,5 +455,7 @@ def _reason(exc):
     if "remotedisconnected" in lowered or "connection aborted" in lowered or "closed connection without response" in lowered:
         return "the server closed the connection without answering"
     if "certificate verify failed" in lowered:
-        return "certificate verify failed (%s)" % one_line(text.split("certificate verify failed")[-1], 120).strip(" :()")
+        # OpenSSL's reason without its source position "(_ssl.c:1000)", whose ")" the strip would unbalance
+        reason = re.sub(r"\(_ssl\.c:\d+\)?", "", text.split("certificate verify failed")[-1])
+        return "certificate verify failed (%s)" % one_line(reason, 120).strip(" :()")
     return one_line(text, 200)

@@ -58,7 +58,9 @@ options:
     type: str
     default: key
   hint:
-    description: Text appended to the failure message when a changed key is refused.
+    description:
+      - Text appended to the failure message when a changed key is refused.
+      - Without it, the message says to re-run with O(accept_changes=true) to accept the change.
     type: str
   min_key_size:
     description:
@@ -129,6 +131,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.keyward.keys.plugins.module_utils import _known_keys
 
 
+# How to get past a refusal, when the caller (a role, say) does not say it in its own terms.
+ACCEPT_HINT = "if the key was changed on purpose, re-run with accept_changes=true to accept it and re-pin"
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -160,7 +166,7 @@ def main():
         before = _known_keys.load(path)
         after, results, refusal = _known_keys.reconcile(
             before, module.params["keys"], accept_changes=module.params["accept_changes"],
-            label=module.params["label"], hint=module.params["hint"])
+            label=module.params["label"], hint=module.params["hint"] or ACCEPT_HINT)
     except _known_keys.KnownKeysError as exc:
         module.fail_json(msg=str(exc))
     if refusal:

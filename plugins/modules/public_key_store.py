@@ -153,8 +153,8 @@ notes:
     later run completes the work; no file is ever half-written.
   - The manifest is bookkeeping. Updating it alone (for example adopting an identical file that was
     already there) does not make the task changed.
-  - The reason for validating in an action plugin rather than in the role is in the collection's
-    C(docs/trust_store.md).
+  - Keys are validated and the files rendered on the controller, by this module's action plugin, so that
+    no host parses a key and nothing is written on a host when any key is invalid or fails its pin.
   - The role C(keyward.keys.trust_store) calls this module once per host, with handler wiring.
 extends_documentation_fragment:
   - ansible.builtin.files

@@ -74,6 +74,19 @@ class KeywardLookupBase(LookupBase):
             for entry in spec.get("vars") or ():
                 if entry["name"] in variables:
                     var_options[entry["name"]] = self._template_var(variables[entry["name"]])
+        # An empty environment variable is unset (AWX injects a blank optional field as one; the
+        # rule of module_utils/_options.env_value, which modules use): hidden while options are
+        # read, so the config manager's choices never see '' and the loop below skips it.
+        blank = {entry["name"] for spec in definitions.values() for entry in spec.get("env") or ()
+                 if os.environ.get(entry["name"]) == ""}
+        for name in blank:
+            del os.environ[name]
+        try:
+            return self._read_options(definitions, var_options, variables, kwargs)
+        finally:
+            os.environ.update(dict.fromkeys(blank, ""))
+
+    def _read_options(self, definitions, var_options, variables, kwargs):
         try:
             self.set_options(var_options=var_options, direct=kwargs)
         except Exception as exc:  # its message may quote a secret given with a wrong type

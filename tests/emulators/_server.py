@@ -248,8 +248,11 @@ def run_standalone(description, make_app, describe, argv=None, add_arguments=Non
     """An emulator's main(): serve make_app(args) on loopback until interrupted.
 
     Prints one JSON line first: {"url", "ca_path"} plus describe(app, server, pki, args), which
-    is how a demo or a person finds the endpoint, the test CA and the test credentials.
-    add_arguments(parser) adds the emulator's own options to --host, --port and --tls.
+    is how a demo or a person finds the endpoint, the test CA and the test credentials. describe
+    gives "env" (the environment variables with which the collection's lookups and modules use
+    this emulator; KEYWARD_CA_PATH is added with --tls) and "lookup" (an example lookup);
+    --env-file FILE also writes "env" as `export NAME='value'` lines for a shell to source.
+    add_arguments(parser) adds the emulator's own options to --host, --port, --tls and --env-file.
     """
     import argparse
 
@@ -259,6 +262,8 @@ def run_standalone(description, make_app, describe, argv=None, add_arguments=Non
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--tls", metavar="DIR", help="serve HTTPS with a test CA created in DIR")
+    parser.add_argument("--env-file", metavar="FILE",
+                        help="write the environment a playbook needs to use this emulator, as shell exports")
     if add_arguments is not None:
         add_arguments(parser)
     args = parser.parse_args(argv)
@@ -267,6 +272,13 @@ def run_standalone(description, make_app, describe, argv=None, add_arguments=Non
     server = EmulatorServer(app, host=args.host, port=args.port, tls=pki).start()
     facts = {"url": server.url, "ca_path": pki["ca.pem"] if pki else None}
     facts.update(describe(app, server, pki, args))
+    env = facts.setdefault("env", {})
+    if pki:
+        env["KEYWARD_CA_PATH"] = pki["ca.pem"]
+    if args.env_file:
+        with open(args.env_file, "w") as handle:
+            handle.writelines("export %s='%s'\n" % (name, str(value).replace("'", "'\\''"))
+                              for name, value in sorted(env.items()))
     print(json.dumps(facts), flush=True)
     try:
         while True:

@@ -526,7 +526,12 @@ def main(argv=None):
         "empty_application_id": EMPTY_APPLICATION_ID, "broken_application_id": BROKEN_APPLICATION_ID,
         "access_key_id": ACCESS_KEY_ID, "access_key_secret": ACCESS_KEY_SECRET,
         "sts_access_key_id": STS_ACCESS_KEY_ID, "sts_access_key_secret": STS_ACCESS_KEY_SECRET,
-        "security_token": SECURITY_TOKEN, "key_ids": KEY_IDS, "fingerprints": app.fingerprints()}, argv)
+        "security_token": SECURITY_TOKEN, "key_ids": KEY_IDS, "fingerprints": app.fingerprints(),
+        "env": {"ALIBABA_CLOUD_REGION_ID": REGION_ID, "ALIBABA_CLOUD_IDAAS_ENDPOINT": server.url,
+                "ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET},
+        # instance_id and application_id have no environment variable: options of the call
+        "lookup": "lookup('keyward.keys.alicloud_idaas_client_public_key', '%s', instance_id='%s', application_id='%s')"
+                  % (KEY_IDS["primary"], INSTANCE_ID, APPLICATION_ID)}, argv)
 
 
 if __name__ == "__main__":

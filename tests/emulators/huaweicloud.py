@@ -427,7 +427,12 @@ def main(argv=None):
 
     run_standalone(__doc__.splitlines()[0], lambda args: HuaweiCloudEmulator(), lambda app, server, pki, args: {
         "region": REGION, "project_id": PROJECT_ID, "access_key": ACCESS_KEY, "secret_key": SECRET_KEY,
-        "username": USERNAME, "password": PASSWORD, "domain_name": DOMAIN_NAME, "key_ids": KEY_IDS}, argv)
+        "username": USERNAME, "password": PASSWORD, "domain_name": DOMAIN_NAME, "key_ids": KEY_IDS,
+        # KMS and IAM are both served here; AK/SK signing (the password login works too)
+        "env": {"HUAWEICLOUD_SDK_REGION": REGION, "HUAWEICLOUD_SDK_PROJECT_ID": PROJECT_ID,
+                "HUAWEICLOUD_SDK_AK": ACCESS_KEY, "HUAWEICLOUD_SDK_SK": SECRET_KEY,
+                "HUAWEICLOUD_KMS_ENDPOINT": server.url, "HUAWEICLOUD_SDK_IAM_ENDPOINT": server.url},
+        "lookup": "lookup('keyward.keys.huaweicloud_kms_public_key', '%s')" % KEY_IDS["rsa2048"]}, argv)
 
 
 if __name__ == "__main__":

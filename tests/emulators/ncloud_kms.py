@@ -333,7 +333,10 @@ def main(argv=None):
         return {"endpoint": server.url + BASE_PATH, "access_key": ACCESS_KEY, "secret_key": SECRET_KEY,
                 "key_tags": KEY_TAGS,
                 "fingerprints": {tag: {str(n): fp for n, fp in fps.items()} for tag, fps in app.fingerprints().items()},
-                "vars": demo_vars(server.url, ca_path, app)}
+                "vars": demo_vars(server.url, ca_path, app),
+                "env": {"NCLOUD_KMS_ENDPOINT": server.url + BASE_PATH, "NCLOUD_ACCESS_KEY_ID": ACCESS_KEY,
+                        "NCLOUD_SECRET_ACCESS_KEY": SECRET_KEY},
+                "lookup": "lookup('keyward.keys.ncloud_kms_public_key', '%s')" % KEY_TAGS["rsa"]}
 
     run_standalone(__doc__.splitlines()[0], lambda args: NcloudKmsEmulator(), describe, argv)
 

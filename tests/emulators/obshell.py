@@ -19,6 +19,12 @@ Behaviour follows obshell's own server (oceanbase/obshell ob/agent, see
 
 Not emulated: agent-to-agent tokens and forwarding (a FOLLOWER verifies like its master
 would), sessions and SSO, an agent adopting a new root password by logging into OceanBase.
+
+Run standalone (one agent; plain HTTP as obshell serves, HTTPS with --tls):
+  python -m ansible_collections.keyward.keys.tests.emulators.obshell [--port N] [--tls DIR]
+      [--password PW] [--key-bits 512|1024] [--env-file FILE]
+prints one JSON line with the agent's address, its key's fingerprint, the environment and an
+example lookup, then serves until interrupted.
 """
 
 from __future__ import annotations
@@ -571,3 +577,35 @@ def aes_decrypt_body(text, keys):
     padded = decryptor.update(raw) + decryptor.finalize()
     unpadder = sym_padding.PKCS7(128).unpadder()
     return unpadder.update(padded) + unpadder.finalize()
+
+
+def main(argv=None):
+    """Serve one agent: plain HTTP as obshell does by default, HTTPS with --tls DIR."""
+    from ansible_collections.keyward.keys.tests.emulators._server import run_standalone
+
+    def add_arguments(parser):
+        parser.add_argument("--password", default=DEMO_ROOT_PASSWORD, help="the root@sys password the agent accepts")
+        parser.add_argument("--key-bits", type=int, default=1024, help="the agent's RSA key size (512 as old agents)")
+
+    def describe(app, server, pki, args):
+        # The agent reports the address it is reached at, as a real one reports its own.
+        app.ip, app.port = server.host, server.port
+        from ansible_collections.keyward.keys.plugins.module_utils._keys import key_record
+
+        fingerprint = key_record("obshell", server.address, app.public_key_b64)["fingerprint_sha256"]
+        scheme = ", scheme='https'" if pki else ""
+        return {"agent": server.address, "password": args.password, "fingerprint_sha256": fingerprint,
+                "env": {"OB_ROOT_PASSWORD": args.password},
+                "lookup": "lookup('keyward.keys.obshell_public_key', '%s'%s)" % (server.address, scheme)}
+
+    run_standalone(__doc__.splitlines()[0],
+                   lambda args: ObshellAgent(key_bits=args.key_bits, password=args.password),
+                   describe, argv, add_arguments=add_arguments)
+
+
+# The root password of a standalone agent unless --password gives another (a test value).
+DEMO_ROOT_PASSWORD = "Emulator#Root-Passw0rd"
+
+
+if __name__ == "__main__":
+    main()

@@ -17,9 +17,10 @@ What it does, following ../shared/reference/obshell_obcloud.md section 4:
   asking for new credentials. The algorithm is MD5 unless told otherwise (the service's
   algorithm is not documented; SHA-256, SHA-512-256 and the -sess variants can be chosen per
   emulator; a -sess session key is the one of the first request under a nonce, RFC 7616 3.4.2).
-- Headers X-OB-Org-Id and X-OB-Project-Id are required ("required for all APIs"), and so is
-  X-Request-Id here (the collection always sends one; the emulator echoes it as requestId).
-  A missing one is refused with HTTP 400 and INVALID_PARAMETER after authentication.
+- Headers X-OB-Org-Id and X-OB-Project-Id are required ("required for all APIs"); a missing one
+  is refused with HTTP 400 and INVALID_PARAMETER after authentication. X-Request-Id is optional,
+  as the API documents it: the emulator echoes it as requestId, or makes one up without it (the
+  collection always sends one).
 - Paging: pageNumber from 1 (default 1), pageSize default 10; a pageSize above 100 is silently
   replaced by 20, exactly as the API page says (force_page_size=N makes every page N keys long
   whatever is asked, for tests of a server that pages by its own size). data.total is the number of keys of the
@@ -205,7 +206,7 @@ class OceanBaseCloudEmulator(object):
     """ListAIServiceAPIKeys behind HTTP Digest, with an injectable clock (epoch seconds)."""
 
     def __init__(self, clock=time.time, algorithm="MD5", realm=REALM, nonce_ttl=NONCE_TTL, keys=None,
-                 error_style="errorCode", require_request_id=True, force_page_size=None):
+                 error_style="errorCode", force_page_size=None):
         if algorithm not in ALGORITHMS:
             raise ValueError("algorithm must be one of %s" % ", ".join(ALGORITHMS))
         self.clock = clock
@@ -213,7 +214,6 @@ class OceanBaseCloudEmulator(object):
         self.realm = realm
         self.nonce_ttl = nonce_ttl
         self.error_style = error_style
-        self.require_request_id = require_request_id
         # A server that pages by its own size whatever it is asked (tests of the client's pager).
         self.force_page_size = force_page_size
         self.opaque = secrets.token_hex(16)
@@ -382,8 +382,6 @@ class OceanBaseCloudEmulator(object):
         for name, value in (("X-OB-Org-Id", org_id), ("X-OB-Project-Id", project_id)):
             if not value:
                 return self.error(400, "INVALID_PARAMETER", "%s is required for all APIs" % name, rid)
-        if self.require_request_id and not rid:
-            return self.error(400, "INVALID_PARAMETER", "X-Request-Id is required")
         try:
             page_number = self._int_param(request, "pageNumber", 1)
             page_size = self._int_param(request, "pageSize", DEFAULT_PAGE_SIZE)
@@ -424,7 +422,10 @@ def main(argv=None):
         lambda app, server, pki, args: {
             "org_id": ORG_ID, "project_id": PROJECT_ID, "empty_project_id": EMPTY_PROJECT_ID,
             "access_key_id": ACCESS_KEY_ID, "access_key_secret": ACCESS_KEY_SECRET, "algorithm": args.algorithm,
-            "key_ids": KEY_IDS, "total": len(app.keys())},
+            "key_ids": KEY_IDS, "total": len(app.keys()),
+            "env": {"OCEANBASE_ENDPOINT": server.url, "OCEANBASE_ORG_ID": ORG_ID, "OCEANBASE_PROJECT_ID": PROJECT_ID,
+                    "OCEANBASE_ACCESS_KEY_ID": ACCESS_KEY_ID, "OCEANBASE_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET},
+            "lookup": "query('keyward.keys.oceanbase_cloud_api_keys')"},
         argv, add_arguments=lambda parser: parser.add_argument("--algorithm", default="MD5", choices=ALGORITHMS))
 
 

@@ -356,6 +356,8 @@ def test_failures(ncps, pki, run_playbook, tmp_path):
                       ("r_module_bad_signature", TAG["ecdsa"]), ("r_module_stale", TAG["rsa"])):
         msg = _one_line_error(res[name], tag, 401, "200")
         assert "Authentication Failed" in msg and "5 minutes" in msg and "NTP" in msg, (name, msg)
+        # a wrong secret is the usual cause: the credentials come before the clock
+        assert msg.index("check access_key and secret_key") < msg.index("clock"), (name, msg)
     assert "Invalid authentication information." in res["r_bad_signature"]["msg"]
     assert "Invalid timestamp." in res["r_stale"]["msg"] and "Invalid timestamp." in res["r_module_stale"]["msg"]
     assert skewed_requests == 2

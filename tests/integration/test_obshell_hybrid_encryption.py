@@ -147,6 +147,7 @@ def test_pin_distribute_verify_rotate(cluster, run_playbook):
     flat = rotated.output.replace("\n", " ")
     assert "obshell agent %s: key changed" % agent_id(servers["node1"]) in flat, rotated
     assert old_fp in flat
+    assert "re-run with obshell_hybrid_encryption_accept_key_changes=true" in flat and "accept_changes" in flat, rotated
     new_fp = re.search(r"now sha256 ([0-9a-f]{64})", flat).group(1)
     assert new_fp != old_fp
     assert "Traceback" not in rotated.output

@@ -252,4 +252,6 @@ def test_known_keys_through_localhost(local, tmp_path):
     changed = [dict(presented[0], fingerprint_sha256=fingerprint(second_key))]
     refused = only(run(local, "keyward.keys.known_keys", path=str(path), keys=changed))
     assert refused.get("failed"), refused
+    # the message says how to get past it
+    assert "key changed" in refused["msg"] and "re-run with accept_changes=true" in refused["msg"], refused
     assert fingerprint(first_key) in path.read_text() and fingerprint(second_key) not in path.read_text()

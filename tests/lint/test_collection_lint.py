@@ -82,13 +82,17 @@ def test_tarball_contents():
 
 
 def test_galaxy_importer(tmp_path, monkeypatch):
-    """Galaxy's own import checks (offline: ansible-lint inside, no ansible-test), without a warning."""
+    """Galaxy's own import checks (offline: ansible-lint inside, no ansible-test), without a warning.
+
+    flake8 too, as galaxy.ansible.com runs the importer (RUN_FLAKE8 = True): each of its findings
+    in a plugin is a WARNING line of the import log."""
     config = tmp_path / "galaxy-importer.cfg"
-    config.write_text("[galaxy-importer]\nRUN_ANSIBLE_TEST = False\nRUN_ANSIBLE_LINT = True\n")
+    config.write_text("[galaxy-importer]\nRUN_ANSIBLE_TEST = False\nRUN_ANSIBLE_LINT = True\nRUN_FLAKE8 = True\n")
     monkeypatch.setenv("GALAXY_IMPORTER_CONFIG", str(config))
     rc, out = run_tool([os.path.join(BIN, "python"), "-m", "galaxy_importer.main", TARBALL], cwd=str(tmp_path))
     assert rc == 0, out
     assert "Importer processing completed successfully" in out, out
+    assert "via flake8" in out, "flake8 did not run"
     warnings = [line for line in out.splitlines() if re.search(r"\b(WARNING|ERROR)\b", line, re.IGNORECASE)]
     assert not warnings, "\n".join(warnings)
     results = glob.glob(str(tmp_path / "importer_result.json"))

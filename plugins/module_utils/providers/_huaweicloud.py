@@ -323,8 +323,9 @@ class HuaweiKmsClient(object):
             now = self._clock()
 
             def usable(entry):
-                return (entry is not None and entry[0] != stale
-                        and (entry[2] is None or entry[2] - now > TOKEN_MARGIN))
+                if entry is None or entry[0] == stale:
+                    return False
+                return entry[2] is None or entry[2] - now > TOKEN_MARGIN
 
             memo_key = self._token_key()
             if usable(self._token):

@@ -65,9 +65,11 @@ SKEW_SECONDS = 300  # the gateway refuses a timestamp 5 minutes or more away fro
 
 KEY_TAG_PATTERN = re.compile(r"\A[A-Za-z0-9_-]+\Z")
 
+# Code 200 means a wrong signature and a stale time stamp alike; wrong credentials are far more
+# common, so they come first.
 CLOCK_SKEW_HINT = (
-    "NAVER Cloud refuses a request whose time stamp is 5 minutes or more away from its own clock; "
-    "if access_key and secret_key are right, check that this machine's clock is correct (NTP)")
+    "check access_key and secret_key first; if they are right, check that this machine's clock is "
+    "correct (NTP): NAVER Cloud refuses a request whose time stamp is 5 minutes or more away from its own clock")
 
 
 def _blank(value):

@@ -291,15 +291,21 @@ def test_a_hand_made_digest_matches_the_emulator(server, app):
     assert len(response.json()["data"]["list"]) == 3
 
 
-@pytest.mark.parametrize("missing", ["org", "project", "request_id"])
+@pytest.mark.parametrize("missing", ["org", "project"])
 def test_missing_headers_are_refused(server, app, missing):
     hdrs = headers(org=None if missing == "org" else emu.ORG_ID,
-                   project=None if missing == "project" else emu.PROJECT_ID,
-                   request_id=missing != "request_id")
+                   project=None if missing == "project" else emu.PROJECT_ID)
     body = assert_classic_error(get(server, hdrs=hdrs), 400, "INVALID_PARAMETER")
-    name = {"org": "X-OB-Org-Id", "project": "X-OB-Project-Id", "request_id": "X-Request-Id"}[missing]
+    name = {"org": "X-OB-Org-Id", "project": "X-OB-Project-Id"}[missing]
     assert name in body["errorMessage"]
     assert app.calls == []
+
+
+def test_request_id_is_optional(server, app):
+    """The API documents X-Request-Id as optional: a request without it is answered, with an id."""
+    response = get(server, hdrs=headers(request_id=False))
+    assert response.status_code == 200, response.text
+    assert response.json()["requestId"] and len(response.json()["data"]["list"]) > 0
 
 
 def test_errors_in_the_successful_message_shape(server, app):

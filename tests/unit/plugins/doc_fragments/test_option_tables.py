@@ -315,8 +315,16 @@ def lookup_env_precedence(name, tables):
                 expected[option] = value
     if not expected:
         return {}, {}
-    prefixes = ("KEYWARD_", "HUAWEICLOUD_", "HW_", "ALIBABA_", "ALICLOUD_", "NCLOUD_", "OCEANBASE_", "OB_", "OBSHELL_")
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    return expected, lookup_read_options(name, env, expected)
+
+
+ENV_PREFIXES = ("KEYWARD_", "HUAWEICLOUD_", "HW_", "ALIBABA_", "ALICLOUD_", "NCLOUD_", "OCEANBASE_", "OB_", "OBSHELL_")
+
+
+def lookup_read_options(name, env, expected):
+    """{option: value} as the lookup `name` reads them (read_options) with only `env` from the
+    provider environment variables set, in a subprocess."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIXES)}
     environ.update(env)
     if ROOT.split(os.sep)[-3:-2] == ["ansible_collections"]:
         collections_root = os.path.dirname(os.path.dirname(os.path.dirname(ROOT)))
@@ -325,7 +333,24 @@ def lookup_env_precedence(name, tables):
     cmd = [sys.executable, "-c", _PRECEDENCE_SCRIPT, collections_root, "keyward.keys." + name, json.dumps(sorted(expected))]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=environ, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
-    return expected, json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def blank_env(tables):
+    """(env, expected): every option's env names set to '' (AWX's blank optional credential field),
+    except that an option with several takes a value from its last one, which must then win;
+    expected is what an unset environment would give (default, or that value)."""
+    env, expected = {}, {}
+    for option, decl in merged(tables).items():
+        names = decl.get("env") or []
+        if not names:
+            continue
+        env.update(dict.fromkeys(names, ""))
+        expected[option] = decl.get("default")
+        if len(names) > 1:
+            raw, expected[option] = _env_value(_type(decl.get("type")), 1, names[-1])
+            env[names[-1]] = raw
+    return env, expected
 
 
 # --- the tests ---------------------------------------------------------------------------------------
@@ -354,6 +379,37 @@ def test_lookup_env_precedence_is_first_listed(name):
     expected, got = lookup_env_precedence(name, lookup_tables(name))
     wrong = {option: (got.get(option), want) for option, want in expected.items() if got.get(option) != want}
     assert wrong == {}, "option: (value the lookup read, value of the first env name in the table)"
+
+
+@pytest.mark.parametrize("name", LOOKUPS)
+def test_lookup_blank_env_is_unset(name):
+    """AWX injects a blank optional credential field as an empty variable: no lookup reads ''
+    (an OceanBase Cloud `site` of '' once failed every lookup on the option's choices)."""
+    env, expected = blank_env(lookup_tables(name))
+    assert expected, "no option of %s reads the environment" % name
+    assert lookup_read_options(name, env, expected) == expected
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_module_blank_env_is_unset(name, monkeypatch):
+    """The same for every module: its argspec's env fallback skips an empty variable."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+
+    spec = module_argspec(name)
+    tables = [{option: decl} for table in connection_tables(provider_of(name)) + list(provider_tables(provider_of(name)).values())
+              for option, decl in table.items() if option in spec]
+    env, expected = blank_env(tables)
+    if not expected:
+        pytest.skip("%s reads no environment variable" % name)
+    for variable in list(os.environ):
+        if variable.startswith(ENV_PREFIXES):
+            monkeypatch.delenv(variable)
+    for variable, value in env.items():
+        monkeypatch.setenv(variable, value)
+    result = ArgumentSpecValidator(spec).validate({})
+    assert [str(error) for error in result.errors if any(option in str(error) for option in expected)] == []
+    got = {option: result.validated_parameters.get(option) for option in expected}
+    assert got == {option: spec[option].get("default") if value is None else value for option, value in expected.items()}
 
 
 @pytest.mark.parametrize("name", MODULES)
