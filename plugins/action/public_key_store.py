@@ -9,7 +9,7 @@ directory should hold is rendered: one canonical SPKI PEM per key, the bundle, t
 document and any extra documents. Only when all of that passes is the module sent to the
 host, with nothing but file names and their text (the hidden `_files` option); the host
 parses no keys. A host whose key list has any problem is not contacted at all.
-Why an action plugin and not tasks in the role: docs/trust_store.md.
+Why an action plugin and not tasks in the role: docs/docsite/rst/trust_store.rst.
 """
 
 from __future__ import annotations
