@@ -9,7 +9,7 @@ directory should hold is rendered: one canonical SPKI PEM per key, the bundle, t
 document and any extra documents. Only when all of that passes is the module sent to the
 host, with nothing but file names and their text (the hidden `_files` option); the host
 parses no keys. A host whose key list has any problem is not contacted at all.
-Why an action plugin and not tasks in the role: docs/trust_store.md.
+Why an action plugin and not tasks in the role: docs/docsite/rst/trust_store.rst.
 """
 
 from __future__ import annotations
@@ -18,13 +18,16 @@ from collections.abc import Mapping
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.keyward.keys.plugins.module_utils import _key_store, _keys, _pins
+from ansible_collections.keyward.keys.plugins.module_utils import _key_bundle, _key_lifetime, _key_store, _keys, _pins
 from ansible_collections.keyward.keys.plugins.module_utils._errors import KeyFormatError, KeywardError
 
 MODULE = "keyward.keys.public_key_store"
 # Task arguments that the controller consumes; the module receives the rendered files instead.
 RENDERED_ARGS = ("keys", "bundle", "jwks", "documents")
 _PRIVATE_JWK_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
+ACCEPTED_SHAPES = "a key record, a dict {name, public_key, expected_fingerprint?} or a PEM string"
+# The file stem of a key given as a bare string: its fingerprint's first 16 hex digits.
+PEM_STRING_STEM = "sha256-%s"
 
 
 class Entry(object):
@@ -71,13 +74,47 @@ def key_jwk(parsed, given=None, provider=None, label=None):
     return jwk
 
 
+class ShapeError(ValueError):
+    """A keys entry that is none of the accepted shapes."""
+
+    def __init__(self, position, problem):
+        super(ShapeError, self).__init__("keys entry #%d (index %d) %s; an entry is %s"
+                                         % (position, position - 1, problem, ACCEPTED_SHAPES))
+
+
+# isinstance, not type(): ansible-core 2.19+ hands plugins tagged subclasses (_AnsibleTaggedInt, ...).
+_TYPE_NAMES = ((bool, "a boolean"), ((int, float), "a number"), ((list, tuple), "a list"))
+
+
+def _type_name(value):
+    if value is None:
+        return "null"
+    for types, name in _TYPE_NAMES:
+        if isinstance(value, types):
+            return name
+    return "a %s" % type(value).__name__
+
+
+def _pem_string_entry(text, position, want_jwk):
+    """A bare key string (what a public-key lookup returns by default): file sha256-<16 hex>.pem."""
+    try:
+        parsed = _keys.parse_public_key(text, key_id="#%d" % position)
+    except KeyFormatError as exc:
+        raise ShapeError(position, "is a string but not a public key (%s)" % exc.detail)
+    stem = PEM_STRING_STEM % _keys.fingerprint_sha256(parsed.spki_der)[:16]
+    return Entry(stem, parsed, _keys.to_jwk(parsed) if want_jwk else None, {"name": stem})
+
+
 def _entry(item, position, want_jwk):
     label = _key_store.describe(item, position)
+    named = "" if label.startswith("#") else " (%s)" % label
     provider = item.get("provider")
-    stem = _key_store.key_stem(item, position)
     text = _keys.key_text(item, provider, label)
     if text is None:
-        raise KeyFormatError("no public_key (or public_key_raw) was given", provider=provider, key=label)
+        raise ShapeError(position, "is a dict%s with no public_key (or public_key_raw)" % named)
+    if item.get("name") in (None, "") and item.get("key_id") in (None, ""):
+        raise ShapeError(position, "has a public_key but no name (or key_id) to name its file after")
+    stem = _key_store.key_stem(item, position)
     parsed = _keys.parse_public_key(text, provider=provider, key_id=label)
     record = {"fingerprint_sha256": _keys.fingerprint_sha256(parsed.spki_der), "provider": provider, "key_id": label}
     _pins.check_pins(record, _pins.normalize_pins(item.get("expected_fingerprint")))
@@ -98,8 +135,8 @@ def document_text(content):
     return str(content)
 
 
-def render(keys, bundle=None, jwks=None, documents=None, path=None):
-    """Key items -> ({file name: text} in name order, warnings); KeyStoreError naming every problem.
+def render_wire(keys, bundle=None, jwks=None, documents=None, path=None):
+    """Key items -> (the module's `_files`, warnings); KeyStoreError naming every problem.
 
     keys: key records, public_key_info results or {name, public_key, expected_fingerprint?, jwk?}.
     The bundle and the JWKS hold every distinct key once, in file-name order.
@@ -114,12 +151,14 @@ def render(keys, bundle=None, jwks=None, documents=None, path=None):
     errors = []
     entries = []
     for position, item in enumerate(keys, 1):
-        if not isinstance(item, Mapping):
-            errors.append("key #%d is a %s, not a dict with name and public_key" % (position, type(item).__name__))
-            continue
         try:
-            entries.append(_entry(dict(item), position, bool(jwks)))
-        except (KeywardError, _key_store.FileNameError) as exc:
+            if isinstance(item, (str, bytes)):
+                entries.append(_pem_string_entry(item, position, bool(jwks)))
+            elif isinstance(item, Mapping):
+                entries.append(_entry(dict(item), position, bool(jwks)))
+            else:
+                raise ShapeError(position, "is %s" % _type_name(item))
+        except (KeywardError, _key_store.FileNameError, ShapeError) as exc:
             errors.append(str(exc))
 
     taken = {}
@@ -152,28 +191,34 @@ def render(keys, bundle=None, jwks=None, documents=None, path=None):
         raise _key_store.KeyStoreError(errors, path)
 
     entries.sort(key=lambda e: e.file_name)
-    files = dict((entry.file_name, entry.parsed.pem) for entry in entries)
-    distinct = []
-    seen = set()
-    for entry in entries:
-        if entry.parsed.spki_der not in seen:
-            seen.add(entry.parsed.spki_der)
-            distinct.append(entry)
+    key_files = [_key_bundle.KeyFile(entry.file_name, entry.parsed.pem, entry.jwk) for entry in entries]
+    by_file = dict((entry.file_name, entry) for entry in entries)
     warnings = []
-    if bundle:
-        files[bundle] = "".join(entry.parsed.pem for entry in distinct)
     if jwks:
-        members = []
-        kids = set()
-        for entry in distinct:
-            if entry.jwk is None:
-                warnings.append("key %s has no JWK form (%s); it is left out of %s" % (entry.stem, _kind(entry.parsed), jwks))
-            elif entry.jwk.get("kid") not in kids:
-                kids.add(entry.jwk.get("kid"))
-                members.append(entry.jwk)
-        files[jwks] = _key_store.json_text({"keys": members})
+        for key in _key_bundle.without_jwk(key_files):
+            entry = by_file[key.name]
+            warnings.append("key %s has no JWK form (%s); it is left out of %s" % (entry.stem, _kind(entry.parsed), jwks))
+    wire = [{"name": key.name, "content": key.pem, "kind": "key", "jwk": key.jwk} for key in key_files]
+    # The bundle and the JWKS document are assembled on the host (_key_bundle), which alone
+    # knows the keys that are retiring and stay in both.
+    if bundle:
+        wire.append({"name": bundle, "content": "", "kind": "bundle"})
+    if jwks:
+        wire.append({"name": jwks, "content": "", "kind": "jwks"})
     for doc in documents or []:
-        files[doc["name"]] = document_text(doc.get("content"))
+        wire.append({"name": doc["name"], "content": document_text(doc.get("content")), "kind": "document"})
+    wire.sort(key=lambda item: item["name"])
+    return wire, warnings
+
+
+def render(keys, bundle=None, jwks=None, documents=None, path=None):
+    """Key items -> ({file name: text} in name order, warnings): every file as a store that
+    holds no retiring key gets it, bundle and JWKS assembled by the host's code."""
+    wire, warnings = render_wire(keys, bundle, jwks, documents, path)
+    key_files = [_key_bundle.KeyFile(item["name"], item["content"], item["jwk"]) for item in wire if item["kind"] == "key"]
+    assemble = {"bundle": _key_bundle.bundle_text, "jwks": _key_bundle.jwks_text}
+    files = dict((item["name"], assemble[item["kind"]](key_files) if item["kind"] in assemble else item["content"])
+                 for item in wire)
     return dict(sorted(files.items())), warnings
 
 
@@ -181,15 +226,22 @@ def prepare(args):
     """Task args -> (module args, warnings, None) or (None, [], KeyStoreError). Controller only.
 
     The module args are the task's own minus keys/bundle/jwks/documents, plus `_files`: one
-    {name, content} per file the directory should hold, content being the file's exact text.
+    {name, content, kind, jwk?} per file the directory should hold: a key's canonical PEM and
+    JWK, a document's exact text, and the names of the bundle and JWKS document, which the
+    host assembles (see render_wire).
     """
     try:
-        files, warnings = render(args.get("keys"), args.get("bundle"), args.get("jwks"), args.get("documents"),
-                                 path=args.get("path"))
+        # Checked here too, so a bad value fails before the host is contacted.
+        _key_lifetime.parse_duration(args.get("retire_after"))
+    except _key_lifetime.DurationError as exc:
+        return None, [], _key_store.KeyStoreError([str(exc)], args.get("path"))
+    try:
+        wire, warnings = render_wire(args.get("keys"), args.get("bundle"), args.get("jwks"), args.get("documents"),
+                                     path=args.get("path"))
     except _key_store.KeyStoreError as exc:
         return None, [], exc
     module_args = dict((k, v) for k, v in args.items() if k not in RENDERED_ARGS)
-    module_args["_files"] = [{"name": name, "content": content} for name, content in files.items()]
+    module_args["_files"] = wire
     return module_args, warnings, None
 
 
