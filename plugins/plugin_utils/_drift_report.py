@@ -302,9 +302,9 @@ def html_page(drift, infos, title, directory, generated_at):
            "<title>%s</title>" % _e(title), "<style>%s</style>" % _CSS, "</head>", "<body>",
            "<h1>%s</h1>" % _e(title), '<p class="sub">%s (%s)</p>' % (_e(counts), _e(subtitle)),
            '<section id="summary" class="cards">',
-           '<div class="card hosts"><b>%d</b>hosts</div>' % summary.get("hosts", 0)]
+           '<div class="card hosts"><b>%d</b> hosts</div>' % summary.get("hosts", 0)]
     for status in (IN_SYNC, DRIFTED, ABSENT):
-        out.append('<div class="card %s"><b>%d</b>%s</div>' % (status, summary.get(status, 0), STATUS_LABEL[status]))
+        out.append('<div class="card %s"><b>%d</b> %s</div>' % (status, summary.get(status, 0), STATUS_LABEL[status]))
     out.append("</section>")
 
     out += ['<section id="hosts">', "<h2>Hosts by state</h2>"]
