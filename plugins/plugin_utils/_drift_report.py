@@ -201,7 +201,7 @@ def _heading(drift, directory, generated_at):
     summary = drift["summary"]
     bits = ["%d hosts" % summary.get("hosts", 0)]
     bits += ["%d %s" % (summary.get(status, 0), STATUS_LABEL[status]) for status in (IN_SYNC, DRIFTED, ABSENT)]
-    where = "directory %s, " % directory if directory else ""
+    where = "read from %s, " % directory if directory else ""
     return ", ".join(bits), "%sgenerated %s" % (where, generated_at)
 
 
