@@ -132,7 +132,7 @@ def main():
         baseline = statistics.median(times["baseline"])
         report = statistics.median(times["report"])
         with open(os.path.join(output, "trust_store_report.md")) as handle:
-            summary = handle.read().splitlines()[2]
+            summary = handle.read().splitlines()[2].split(" (")[0]
         sizes = dict((suffix, os.path.getsize(os.path.join(output, "trust_store_report." + suffix))) for suffix in ("md", "html"))
         print("%-44s %8.1f s" % ("baseline: trust_store_info on every host", baseline))
         print("%-44s %8.1f s  %.2fx baseline (goal: at most 1.2x)" % ("report: keyward.keys.trust_store_report", report,
