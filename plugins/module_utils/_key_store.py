@@ -430,6 +430,10 @@ def plan(directory, files, exclusive=False, retire_after=None, now=None):
         rec = record(sha256_hex(wanted.content), wanted.kind, written_at=_written_at(change, old, now_text))
         if wanted.kind == "key":
             rec["fingerprint_sha256"] = _key_bundle.pem_fingerprint(wanted.content)
+            if rec["fingerprint_sha256"] is None:
+                # The controller renders keys as one canonical PEM block; anything else is no key.
+                problems.append("%s is given as a key but is not one canonical PUBLIC KEY PEM block" % name)
+                continue
             rec["jwk"] = wanted.jwk
             key_files.append(_key_bundle.KeyFile(name, wanted.content.decode("ascii"), wanted.jwk,
                                                  rec["fingerprint_sha256"]))
@@ -455,16 +459,16 @@ def plan(directory, files, exclusive=False, retire_after=None, now=None):
             warnings.append("%s is listed in the manifest but no longer holds what this module wrote; left alone"
                             % path)
             continue
-        file_kind = old["kind"] or kind_of(before)
-        if retire_after is None or file_kind != "key":
+        # Only a file that is one canonical PEM block retires into the bundle, whatever the manifest says.
+        fingerprint = _key_bundle.pem_fingerprint(before)
+        if retire_after is None or (old["kind"] or kind_of(before)) != "key" or fingerprint is None:
             changes.append(Change(name, path, "removed", before, None, kind))
             continue
         fate = _key_lifetime.retirement(old["retiring_since"], retire_after, now)
         if fate.remove:
             changes.append(Change(name, path, "removed", before, None, kind))
             continue
-        rec = dict(old, sha256=sha256_hex(before), kind="key",
-                   fingerprint_sha256=old["fingerprint_sha256"] or _key_bundle.pem_fingerprint(before),
+        rec = dict(old, sha256=sha256_hex(before), kind="key", fingerprint_sha256=fingerprint,
                    written_at=old["written_at"] or mtime_text(path),
                    retiring_since=_key_lifetime.utc_text(fate.since), retire_at=_key_lifetime.utc_text(fate.retire_at))
         records_after[name] = rec

@@ -18,7 +18,7 @@ description:
     whether its file still holds exactly what the store wrote, and the files the store did not write.
   - Read-only. Needs only Python's standard library (Python 3.6 or later) on the host and parses no key.
     Symlinks are never followed.
-  - Feed the results of many hosts to the P(keyward.keys.trust_store_drift#filter) filter to see which hosts
+  - Feed the results of many hosts to the C(keyward.keys.trust_store_drift) filter to see which hosts
     hold which keys.
   - A store written by release 0.1.0 (manifest version 2) records no fingerprints, states or times; for its
     files the fingerprint is taken from the file when it is intact and C(written_at) is its modification time.
