@@ -9,8 +9,8 @@ name: trust_store_drift_report
 version_added: 0.2.0
 short_description: Render a trust store drift result as a Markdown or HTML report
 description:
-  - Turns the result of the P(keyward.keys.trust_store_drift#filter) filter into a report a person can read: the
-    summary first, then the hosts that need attention, a hosts by keys grid coloured by state (held, retiring,
+  - Turns the result of the P(keyward.keys.trust_store_drift#filter) filter into a report for people to read. The
+    summary comes first, then the hosts grouped by state, a hosts by keys grid coloured by state (held, retiring,
     missing, extra, tampered, absent) and, per desired key, the hosts that lack it.
   - Hosts whose rows would be identical are grouped into one row, so a report of hundreds of hosts stays short;
     in the HTML page the grid scrolls with its header and host column in place.
