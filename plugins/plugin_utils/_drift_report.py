@@ -231,8 +231,8 @@ def markdown(drift, infos, title, directory, generated_at):
     out += ["", "## Keys", "", "| key | sha256 | held by | missing on |", "|---|---|---:|---|"]
     for fingerprint, key in drift["keys"].items():
         missing = key.get("missing_on") or []
-        out.append("| %s | `%s` | %d | %s |" % (_md(key.get("name")), _md(fingerprint), len(key.get("held_by") or []),
-                                              _md(host_list(sorted(missing, key=_natural))) if missing else "none"))
+        lacking = _md(host_list(sorted(missing, key=_natural))) if missing else "none"
+        out.append("| %s | `%s` | %d | %s |" % (_md(key.get("name")), _md(fingerprint), len(key.get("held_by") or []), lacking))
     if not drift["keys"]:
         out.append("| (no desired keys) | | | |")
     out += ["", "## Hosts x keys", "",
@@ -240,9 +240,9 @@ def markdown(drift, infos, title, directory, generated_at):
     out.append("| hosts | status | %s |" % " | ".join(_md(c.name) + ("" if c.desired else " (not desired)") for c in cols))
     out.append("|---|---|" + "---|" * len(cols))
     for group in rows:
+        cells = " | ".join(value or " " for value in group.cells)
         out.append("| %s (%d) | %s | %s |" % (_md(host_list(group.hosts)), len(group.hosts),
-                                            STATUS_LABEL.get(group.status, group.status),
-                                            " | ".join(value or " " for value in group.cells)))
+                                              STATUS_LABEL.get(group.status, group.status), cells))
     # Every host once, for searching and diffing reports (the table above folds long lists).
     out += ["", "## Every host", ""]
     for group in rows:
