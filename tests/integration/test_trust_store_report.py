@@ -12,6 +12,7 @@ Hosts (one fleet, written once per module):
   web4  desired keys plus another: drifted (extra)
   web5  nothing written: absent (no store)
   down  an ssh host on a closed port: absent (unreachable)
+  odd   a relative directory, which trust_store_info refuses: absent (failed), the play goes on
 The HTML report is read back with html.parser; fingerprints are computed here with cryptography.
 """
 
@@ -33,7 +34,7 @@ B = K.ec_key("secp256r1", slot=60)
 C = K.ed25519_key(slot=60)
 OLD = K.rsa_key(2048, slot=61)
 WRITTEN = ("web1", "web2", "web3", "web4")
-HOSTS = WRITTEN + ("web5", "down")
+HOSTS = WRITTEN + ("web5", "odd", "down")
 
 
 def pem(key):
@@ -103,10 +104,11 @@ def fleet(tmp_path_factory):
     base = tmp_path_factory.mktemp("fleet")
     local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
     hosts = {}
-    for host in HOSTS[:-1]:
+    for host in HOSTS[:-2]:
         hosts[host] = dict(local, trust_store_dir=str(base / host), trust_store_report_dir=str(base / host),
                            trust_store_retire_after="1h", first_keys=FIRST_KEYS.get(host, []),
                            second_keys=SECOND_KEYS.get(host, []))
+    hosts["odd"] = dict(local, trust_store_report_dir="relative/trust")
     hosts["down"] = {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": closed_port(),
                      "ansible_user": "nobody", "ansible_ssh_common_args": "-o ConnectTimeout=3 -o BatchMode=yes",
                      "trust_store_report_dir": str(base / "down")}
@@ -209,7 +211,7 @@ def test_report_playbook_writes_markdown_and_html(written, run_playbook, tmp_pat
     page = Page()
     page.feed((tmp_path / "trust_store_report.html").read_text())
     assert page.external == []  # self-contained: no script, stylesheet, image or link to anything
-    assert page.cards == {"hosts": 6, "in_sync": 1, "drifted": 3, "absent": 2}
+    assert page.cards == {"hosts": 7, "in_sync": 1, "drifted": 3, "absent": 3}
     # columns: the two desired keys, then every other key a host holds (extra, retiring or tampered)
     assert [h.split()[1] for h in page.headers] == [fp(A), fp(B), fp(OLD), fp(C)]
     rows = dict((row["hosts"].split()[0].rstrip(","), row) for row in page.rows)
@@ -217,23 +219,24 @@ def test_report_playbook_writes_markdown_and_html(written, run_playbook, tmp_pat
     assert rows["web2"]["cells"] == ["held", "tampered", "", ""]
     assert rows["web3"]["cells"] == ["held", "missing", "", ""]
     assert rows["web4"]["cells"] == ["held", "held", "", "extra"]
-    assert rows["down"]["cells"] == ["absent"] * 4 and rows["web5"]["cells"] == ["absent"] * 4
-    assert sum(row["count"] for row in page.rows) == 6
+    assert rows["down"]["cells"] == rows["web5"]["cells"] == rows["odd"]["cells"] == ["absent"] * 4
+    assert sum(row["count"] for row in page.rows) == 7
     # drifted rows come first, in-sync last: the summary and the problems lead
-    assert [row["status"] for row in page.rows] == ["drifted"] * 3 + ["absent"] * 2 + ["in_sync"]
+    assert [row["status"] for row in page.rows] == ["drifted"] * 3 + ["absent"] * 3 + ["in_sync"]
 
     text = (tmp_path / "trust_store_report.md").read_text()
-    assert text.startswith("# Trust store report\n\n6 hosts, 1 in sync, 3 drifted, 2 absent")
-    assert "| 6 | 1 | 3 | 2 |" in text
+    assert text.startswith("# Trust store report\n\n7 hosts, 1 in sync, 3 drifted, 3 absent")
+    assert "| 7 | 1 | 3 | 3 |" in text
     assert "web2: tampered: beta" in text and "web3: missing: beta" in text and "web4: extra, active: gamma" in text
     assert "retiring: old \\(removed after 20" in text
     assert "down: unreachable:" in text and "web5: no store:" in text
+    assert "odd: failed: path must be absolute, not 'relative/trust'" in text
 
 
 def test_report_fails_on_drift_only_when_asked(written, run_playbook, tmp_path):
     failed = report(run_playbook, written, tmp_path / "failing", trust_store_report_fail_on_drift=True)
     assert failed.rc != 0, failed
-    assert "3 of 6 hosts drifted: web2, web3, web4; see trust_store_report.md" in failed.stdout, failed
+    assert "3 of 7 hosts drifted: web2, web3, web4; see trust_store_report.md" in failed.stdout, failed
     # the report is written before the play fails, for the scheduled job's artifacts
     assert (tmp_path / "failing" / "trust_store_report.html").exists()
 
