@@ -4,17 +4,20 @@
 """A directory of files written by public_key_store: names, the manifest, plans and safe writes.
 
 Runs on hosts: standard library only, Python 3.6 and later, and no key parsing at all. The
-action plugin validates the keys and renders every file on the controller; the module gets
-each file's name and text and only decides what to write, remove or leave alone.
+action plugin validates the keys and renders each key's PEM and JWK on the controller; the
+module gets each file's name, kind and text and only decides what to write, keep, remove or
+leave alone (assembling the bundle and JWKS with _key_bundle, retiring keys included).
 
 - check_file_name() / key_stem(): the naming rules (the action plugin names files with them,
   the module re-checks every name it is given).
-- plan(): the wanted files against the directory and its manifest -> per-file changes.
+- plan(): the wanted files against the directory and its manifest -> per-file changes, with
+  unlisted keys kept as retiring under retire_after (_key_lifetime's rule, the host's clock).
 - locked(), write_temp(), fsync_dir(), read_existing(): the pieces of a safe, atomic update.
 
 The manifest (MANIFEST, a hidden JSON file in the directory) lists the files this module
-wrote, each with the SHA-256 of what it wrote. A listed file is removed (with exclusive) only
-while it is still a regular file holding exactly those bytes; nothing else is ever removed.
+wrote, each with the SHA-256 of what it wrote and a record (kind; for keys fingerprint, JWK
+and times). A listed file is removed (with exclusive) only while it is still a regular file
+holding exactly those bytes; nothing else is ever removed.
 
 FOR INTERNAL COLLECTION USE ONLY.
 """

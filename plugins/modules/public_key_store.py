@@ -47,9 +47,19 @@ options:
         type: str
         required: true
       content:
-        description: The exact text of the file.
+        description: The exact text of the file (empty for the bundle and the JWKS document, which the host assembles).
         type: str
         required: true
+      kind:
+        description: What the file is. The host assembles the V(bundle) and V(jwks) files from the V(key) files.
+        type: str
+        choices: [key, bundle, jwks, document]
+        default: document
+        version_added: 0.2.0
+      jwk:
+        description: For a V(key), its JWK, kept in the manifest so that the key stays in the JWKS document while it retires.
+        type: dict
+        version_added: 0.2.0
   path:
     description:
       - The directory, as an absolute path. It is created with its parents when missing.
@@ -558,7 +568,6 @@ class StoreRun(object):
         if self.module._diff:
             result["diff"] = self.diffs
         return result
-
 
     @staticmethod
     def lifecycle_diff(change, rec):
