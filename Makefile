@@ -161,6 +161,7 @@ bench: venv-$(TOOLS_CORE) | $(LINK)
 	$(call venv,$(TOOLS_CORE))/bin/python benchmarks/concurrent_fetch.py
 	$(call venv,$(TOOLS_CORE))/bin/python benchmarks/cache_hit_cpu.py
 	$(call venv,$(TOOLS_CORE))/bin/python benchmarks/cache_hit_instructions.py
+	$(call venv,$(TOOLS_CORE))/bin/python benchmarks/trust_store_report.py
 
 $(TARBALL): $(SOURCES) | venv-$(TOOLS_CORE)
 	@$(call venv,$(TOOLS_CORE))/bin/python scripts/collection_tree.py .build/src

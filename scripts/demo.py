@@ -77,6 +77,12 @@ def main():
             "obshell_clients": {"hosts": {
                 "app1": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
                          "obshell_hybrid_encryption_keys_dir": os.path.join(args.output, "obshell-keys")}}},
+            # The rotation scene: three hosts, each with its own trust store directory.
+            "rotation": {"hosts": {
+                name: {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                       "trust_store_dir": os.path.join(args.output, "rotation", name),
+                       "trust_store_report_dir": os.path.join(args.output, "rotation", name)}
+                for name in ("web1", "web2", "web3")}},
         }}, "localhost": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}}
         inventory["all"]["hosts"] = {"localhost": inventory.pop("localhost")}
         extra = {
@@ -97,6 +103,10 @@ def main():
             "keyward_alicloud_access_key_id": alicloud_idaas.ACCESS_KEY_ID,
             "keyward_alicloud_access_key_secret": alicloud_idaas.ACCESS_KEY_SECRET,
             "keyward_alicloud_ca_path": pki["ca.pem"],
+            "demo_idaas_control": idaas.url + "/__emulator__/alicloud/keys/",
+            "demo_rotation_application_id": alicloud_idaas.ROTATION_APPLICATION_ID,
+            "demo_rotation_v1": alicloud_idaas.KEY_IDS_ROTATION["v1"],
+            "demo_rotation_grace": 5,
             "keyward_oceanbase_cloud_endpoint": obcloud.url,
             "keyward_oceanbase_cloud_org_id": oceanbase_cloud.ORG_ID,
             "keyward_oceanbase_cloud_project_id": oceanbase_cloud.PROJECT_ID,
@@ -117,13 +127,15 @@ def main():
         playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
         cmd = [playbook, "-i", os.path.join(work, "inventory.json"), "-e", "@" + os.path.join(work, "vars.json"),
                os.path.join(ROOT, "demo", "demo.yml")]
-        print("demo: %d obshell agents, Huawei Cloud KMS, Alibaba Cloud IDaaS, NAVER Cloud KMS and OceanBase Cloud "
-              "emulated on 127.0.0.1; output in %s"
+        print("demo: %d obshell agents, Huawei Cloud KMS, Alibaba Cloud IDaaS (with a key rotation), NAVER Cloud KMS "
+              "and OceanBase Cloud emulated on 127.0.0.1; output in %s"
               % (len(agents), os.path.relpath(args.output, ROOT)), flush=True)
         rc = subprocess.call(cmd, env=env, cwd=os.path.join(ROOT, "demo"))
         served = sum(s.count("^/api/v1/secret$") for s in agents)
         print("demo: the %d agents served their key %d times (lookup: once per agent for the whole run; verification and role: once each); "
               "KMS answered %d requests" % (len(agents), served, kms.count()))
+        print("demo: the rotation report is %s" % os.path.relpath(
+            os.path.join(args.output, "rotation-report", "trust_store_report.html"), ROOT))
         return rc
     finally:
         for server in servers:

@@ -86,3 +86,63 @@ def expiring(key_set, within_days):
         return []
     return [identity for identity, entry in key_set.items()
             if entry.get("expires_in_days") is not None and entry["expires_in_days"] <= within_days]
+
+
+class StoreDrift(object):
+    """How one host's trust store differs from the wanted keys, every field a list of
+    fingerprints: `held` (wanted keys the host holds intact, active or retiring), `missing`
+    (wanted keys with no file on the host), `extra` (keys the host holds intact and active
+    beyond the wanted ones), `tampered` (managed files that no longer hold what the store
+    wrote) and `retiring` (keys the host keeps only through their grace period)."""
+
+    __slots__ = ("held", "missing", "extra", "tampered", "retiring")
+
+    def __init__(self, held, missing, extra, tampered, retiring):
+        self.held = held
+        self.missing = missing
+        self.extra = extra
+        self.tampered = tampered
+        self.retiring = retiring
+
+    @property
+    def in_sync(self):
+        """Every wanted key held intact and nothing else active (a retiring extra is no drift)."""
+        return not (self.missing or self.extra or self.tampered)
+
+    def as_dict(self):
+        return {"held": list(self.held), "missing": list(self.missing), "extra": list(self.extra),
+                "tampered": list(self.tampered), "retiring": list(self.retiring)}
+
+    def __repr__(self):
+        return "StoreDrift(%r)" % (self.as_dict(),)
+
+
+RETIRING = "retiring"
+
+
+def store_drift(wanted, entries):
+    """A host's trust store against the wanted keys.
+
+    wanted: a key set fingerprint -> entry; entries: the `keys` of a trust_store_info result
+    ({fingerprint_sha256, state, intact, name, ...}). Only a file that is reported intact counts
+    as holding its key: a changed file may hold anything, so it is `tampered` and its key is not
+    held (and not `missing` either: the file is there, it is just not the key); one without a
+    fingerprint is `tampered` as "file:<name>". A host may hold one key under two file names;
+    keys are matched by fingerprint, never by name.
+    """
+    intact, tampered = [], []
+    for entry in entries:
+        if entry.get("intact") is True and entry.get(FINGERPRINT):
+            intact.append(entry)
+            continue
+        # A changed file whose fingerprint is unknown still has to show: named by its file.
+        identity = entry.get(FINGERPRINT) or "file:%s" % entry.get("name")
+        if identity not in tampered:
+            tampered.append(identity)
+    held = index_by(intact, FINGERPRINT)
+    active = index_by([entry for entry in intact if entry.get("state") != RETIRING], FINGERPRINT)
+    changes = compare(wanted, held)
+    missing = [fp for fp in changes.removed if fp not in tampered]
+    extra = [fp for fp in changes.added if fp in active]
+    retiring = [fp for fp in held if fp not in active]
+    return StoreDrift([fp for fp in wanted if fp in held], missing, extra, tampered, retiring)

@@ -1,4 +1,8 @@
-"""Alibaba Cloud IDaaS (EIAM 2021-12-01) emulator: GetClientPublicKey and ListClientPublicKeys.
+"""Alibaba Cloud IDaaS (EIAM 2021-12-01) emulator: client public keys, read and rotated.
+
+Reads: GetClientPublicKey and ListClientPublicKeys. Rotation (what an operator does at the
+provider while hosts keep trusting keys): CreateClientPublicKey, SetPrimaryClientPublicKey,
+EnableClientPublicKey, DisableClientPublicKey and DeleteClientPublicKey.
 
 The API as the reference (shared/reference/alibaba_idaas.md) describes it:
 
@@ -39,7 +43,28 @@ The API as the reference (shared/reference/alibaba_idaas.md) describes it:
   code/status given), optionally with an x-acs-retry-after header (milliseconds, as the
   official SDK reads it). Clock skew is injected with skew (seconds added to the emulator's
   clock).
+- Rotation actions (the SDK's names and request/response models, reference section 1.2; the
+  official SDK is the oracle in tests), POST or GET like the others:
+  CreateClientPublicKey takes InstanceId, ApplicationId, PublicKey (SPKI PEM only, as its page
+  says), AlgorithmType and ClientToken, all required (as documented); it answers
+  {"ClientPublicKeyId"} (the SDK's response model), the new key enabled and not primary. A
+  ClientToken repeated with the same parameters answers the same key again; with other
+  parameters 400 IdempotentParameterMismatch (*). A PublicKey that is not an SPKI PEM is
+  400 InvalidParameter.PublicKey (*), an unknown AlgorithmType 400 InvalidParameter.AlgorithmType (*),
+  a ClientToken over 64 characters or not ASCII 400 InvalidParameter.ClientToken (*).
+  SetPrimaryClientPublicKey (InstanceId, ApplicationId, ClientPublicKeyId, ClientToken: all
+  required, as documented) makes one key the primary; Enable/DisableClientPublicKey take the
+  same (ClientToken optional here (*)), DeleteClientPublicKey the same without ClientToken (the
+  SDK's models); they answer {"RequestId"} only. Disabling or deleting the primary key is
+  refused with 400 OperationDenied.PrimaryClientPublicKey (*): a rotation makes the new key
+  primary first.
+- Emulator-side helpers for tests and the demo: create_key(), set_status(), delete_key(),
+  set_primary() in Python, and the control endpoints /__emulator__/alicloud/keys/{create,enable,disable,delete,primary}
+  (POST, JSON {"application_id", "key_id"}; create generates a fresh RSA-2048 key and answers it).
 (*) codes or HTTP statuses not confirmed by any source in the reference: assumptions.
+
+ROTATION_APPLICATION_ID starts with one enabled primary RSA-2048 key (KEY_IDS_ROTATION["v1"]),
+for the demo's rotation scene.
 
 Keys: the documented AlgorithmType is RSA-2048 only; the emulator also serves RSA-3072,
 RSA-4096 and EC-P256 keys (AlgorithmType values assumed) so that clients do not assume one
@@ -68,6 +93,7 @@ import uuid
 from urllib.parse import parse_qsl, quote
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from ansible_collections.keyward.keys.tests.emulators import _keys_for_tests as testkeys
 from ansible_collections.keyward.keys.tests.emulators._server import Response
@@ -76,7 +102,12 @@ REGION_ID = "cn-hangzhou"
 API_VERSION = "2021-12-01"
 PRODUCT = "Eiam"
 SKEW = 15 * 60
-ACTIONS = ("GetClientPublicKey", "ListClientPublicKeys")
+READ_ACTIONS = ("GetClientPublicKey", "ListClientPublicKeys")
+ROTATION_ACTIONS = ("CreateClientPublicKey", "SetPrimaryClientPublicKey", "EnableClientPublicKey",
+                    "DisableClientPublicKey", "DeleteClientPublicKey")
+ACTIONS = READ_ACTIONS + ROTATION_ACTIONS
+ALGORITHM_TYPES = ("RSA-2048", "RSA-3072", "RSA-4096", "EC-P256")
+MAX_CLIENT_TOKEN = 64
 
 ACCESS_KEY_ID = "LTAI5tKeywardTestKey0001"
 ACCESS_KEY_SECRET = "KeywardTestAccessKeySecret0000001"
@@ -88,6 +119,7 @@ INSTANCE_ID = "idaas_kw3vq7n2m5x8c4b6z9p1r0t2ya"
 APPLICATION_ID = "app_kw5t8r2m4n6q9v3x7c1b0z5pda"
 EMPTY_APPLICATION_ID = "app_kw0empty0application00000aa"
 BROKEN_APPLICATION_ID = "app_kw0broken0application0000aa"
+ROTATION_APPLICATION_ID = "app_kw0rotation0application000a"
 
 NOT_FOUND_CODES = {
     "instance": "EntityNotExists.Instance",
@@ -117,6 +149,7 @@ def make_key_id(name):
 # name -> ClientPublicKeyId of the standard keys of APPLICATION_ID, in listing order.
 KEY_IDS = {name: make_key_id(name) for name in (
     "primary", "secondary_crlf", "disabled", "rsa3072", "rsa4096", "ec_p256", "never_used")}
+KEY_IDS_ROTATION = {"v1": make_key_id("rotation/v1")}
 DOC_EXAMPLE_KEY_ID = "KEYEqDnDJhztiEAwSin7MZoxGcihzCAuxxxx"
 UNKNOWN_KEY_ID = make_key_id("unknown")
 
@@ -230,6 +263,9 @@ class AlibabaIdaasEmulator(object):
             self.add_key(APPLICATION_ID, key_id=KEY_IDS[name], create_time=BASE_TIME_MS + index * DAY_MS, **fields)
         self.add_key(BROKEN_APPLICATION_ID, key_id=DOC_EXAMPLE_KEY_ID, PublicKey=DOC_EXAMPLE_PUBLIC_KEY,
                      create_time=BASE_TIME_MS, LastUsedTime=1771305755000, Primary=True)
+        self.add_key(ROTATION_APPLICATION_ID, key_id=KEY_IDS_ROTATION["v1"],
+                     PublicKey=_spki_pem(testkeys.rsa_key(2048, slot=24)), Primary=True, create_time=BASE_TIME_MS)
+        self._client_tokens = {}
         self._token_secret = uuid.uuid4().bytes
         self.reset()
 
@@ -273,6 +309,52 @@ class AlibabaIdaasEmulator(object):
     def keys_of(self, application_id=APPLICATION_ID, instance_id=INSTANCE_ID):
         return list(self.instances.get(instance_id, {}).get(application_id, []))
 
+    # -- rotation, emulator side (the API actions below use the same methods) -----------------
+    def create_key(self, application_id, PublicKey=None, AlgorithmType="RSA-2048", instance_id=INSTANCE_ID):
+        """A new enabled, non-primary key, created now; a fresh RSA-2048 key when none is given.
+        Returns its stored item."""
+        if PublicKey is None:
+            PublicKey = _spki_pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+        key_id = make_key_id("%s/%s/%s" % (instance_id, application_id, uuid.uuid4()))
+        self.add_key(application_id, PublicKey, key_id=key_id, instance_id=instance_id, AlgorithmType=AlgorithmType,
+                     create_time=int(self.now() * 1000))
+        return self.key(key_id)
+
+    def _located(self, key_id):
+        """(list the key is in, its item) or (None, None)."""
+        for apps in self.instances.values():
+            for keys in apps.values():
+                for item in keys:
+                    if item["ClientPublicKeyId"] == key_id:
+                        return keys, item
+        return None, None
+
+    def set_status(self, key_id, status):
+        """'enabled' or 'disabled'; False when there is no such key."""
+        with self._lock:
+            _keys, item = self._located(key_id)
+            if item is None:
+                return False
+            item["Status"] = status
+            return True
+
+    def delete_key(self, key_id):
+        with self._lock:
+            keys, item = self._located(key_id)
+            if item is None:
+                return False
+            keys.remove(item)
+            return True
+
+    def set_primary(self, key_id):
+        with self._lock:
+            keys, item = self._located(key_id)
+            if item is None:
+                return False
+            for other in keys:
+                other["Primary"] = other is item
+            return True
+
     def fingerprint(self, key_id):
         """SHA-256 fingerprint (hex) of the key the emulator serves under key_id."""
         return fingerprint_of_pem(self.key(key_id)["PublicKey"])
@@ -294,7 +376,8 @@ class AlibabaIdaasEmulator(object):
             self._throttles = []
             self._nonces = {}
             self.skew = 0.0
-            self.calls = {action: 0 for action in ACTIONS}
+            # the read actions always, a rotation action once it is called
+            self.calls = {action: 0 for action in READ_ACTIONS}
             self.fetched = []  # (action, access key id, params) of every authenticated call
 
     # -- responses ---------------------------------------------------------------------------
@@ -419,11 +502,9 @@ class AlibabaIdaasEmulator(object):
             if request.method == "POST" and request.body and content_type.startswith("application/x-www-form-urlencoded"):
                 params.update(parse_qsl(request.body.decode("utf-8"), keep_blank_values=True))
             with self._lock:
-                self.calls[action] += 1
+                self.calls[action] = self.calls.get(action, 0) + 1
                 self.fetched.append((action, access_key_id, dict(params)))
-            if action == "GetClientPublicKey":
-                return self.get_client_public_key(params)
-            return self.list_client_public_keys(params)
+            return getattr(self, _snake(action))(params)
         except _Reject as reject:
             return reject.response
 
@@ -441,7 +522,24 @@ class AlibabaIdaasEmulator(object):
             return Response.json(200, {"ok": True})
         if name == "alicloud/stats" and request.method == "GET":
             return Response.json(200, {"calls": dict(self.calls)})
+        if name.startswith("alicloud/keys/") and request.method == "POST":
+            return self._control_key(name[len("alicloud/keys/"):], request.json() or {})
         return None
+
+    def _control_key(self, operation, spec):
+        """The rotation helpers over HTTP, for the demo playbook (no signature: test control)."""
+        if operation == "create":
+            item = self.create_key(spec.get("application_id", APPLICATION_ID))
+            return Response.json(200, {"key_id": item["ClientPublicKeyId"], "fingerprint_sha256":
+                                       fingerprint_of_pem(item["PublicKey"])})
+        helpers = {"enable": lambda key_id: self.set_status(key_id, "enabled"),
+                   "disable": lambda key_id: self.set_status(key_id, "disabled"),
+                   "delete": self.delete_key, "primary": self.set_primary}
+        if operation not in helpers:
+            return None
+        if not helpers[operation](spec.get("key_id")):
+            return Response.json(404, {"error": "no key %s" % spec.get("key_id")})
+        return Response.json(200, {"ok": True})
 
     # -- the API -----------------------------------------------------------------------------
     def _required(self, params, *names):
@@ -517,6 +615,86 @@ class AlibabaIdaasEmulator(object):
             answer["NextToken"] = self.last_page_token
         return self._ok(answer)
 
+    def _key_in(self, params, *extra):
+        """The stored item named by InstanceId/ApplicationId/ClientPublicKeyId (and its list)."""
+        instance_id, application_id, key_id = self._required(params, "InstanceId", "ApplicationId", "ClientPublicKeyId",
+                                                             *extra)[:3]
+        keys = self._application(instance_id, application_id)
+        for item in keys:
+            if item["ClientPublicKeyId"] == key_id:
+                return item
+        raise self._reject(404, NOT_FOUND_CODES["key"], "The specified client public key does not exist.")
+
+    def _client_token(self, params):
+        token = params.get("ClientToken") or ""
+        if len(token) > MAX_CLIENT_TOKEN or any(ord(ch) > 127 for ch in token):
+            raise self._reject(400, "InvalidParameter.ClientToken",
+                               "The specified parameter ClientToken is not valid (ASCII, at most 64 characters).")
+        return token
+
+    def create_client_public_key(self, params):
+        instance_id, application_id, public_key, algorithm, _token = self._required(
+            params, "InstanceId", "ApplicationId", "PublicKey", "AlgorithmType", "ClientToken")
+        token = self._client_token(params)
+        self._application(instance_id, application_id)
+        request = (instance_id, application_id, public_key, algorithm)
+        with self._lock:
+            earlier = self._client_tokens.get(token)
+        if earlier is not None:
+            if earlier[0] != request:
+                raise self._reject(400, "IdempotentParameterMismatch",
+                                   "The request uses the same client token as a previous, but non-identical request.")
+            return self._ok({"ClientPublicKeyId": earlier[1]})
+        if algorithm not in ALGORITHM_TYPES:
+            raise self._reject(400, "InvalidParameter.AlgorithmType", "The specified parameter AlgorithmType is not valid.")
+        text = public_key.replace("\r\n", "\n").strip()
+        try:
+            if not (text.startswith("-----BEGIN PUBLIC KEY-----") and text.endswith("-----END PUBLIC KEY-----")):
+                raise ValueError("not an SPKI PEM")
+            serialization.load_pem_public_key(text.encode("ascii"))
+        except (ValueError, UnicodeEncodeError):
+            raise self._reject(400, "InvalidParameter.PublicKey",
+                               "The specified parameter PublicKey is not a valid SPKI PEM public key.")
+        item = self.create_key(application_id, PublicKey=public_key, AlgorithmType=algorithm, instance_id=instance_id)
+        with self._lock:
+            self._client_tokens[token] = (request, item["ClientPublicKeyId"])
+        return self._ok({"ClientPublicKeyId": item["ClientPublicKeyId"]})
+
+    def set_primary_client_public_key(self, params):
+        item = self._key_in(params, "ClientToken")
+        self._client_token(params)
+        self.set_primary(item["ClientPublicKeyId"])
+        return self._ok({})
+
+    def _unless_primary(self, item, what):
+        if item["Primary"]:
+            raise self._reject(400, "OperationDenied.PrimaryClientPublicKey",
+                               "The primary client public key cannot be %s; make another key primary first." % what)
+
+    def enable_client_public_key(self, params):
+        item = self._key_in(params)
+        self._client_token(params)
+        self.set_status(item["ClientPublicKeyId"], "enabled")
+        return self._ok({})
+
+    def disable_client_public_key(self, params):
+        item = self._key_in(params)
+        self._client_token(params)
+        self._unless_primary(item, "disabled")
+        self.set_status(item["ClientPublicKeyId"], "disabled")
+        return self._ok({})
+
+    def delete_client_public_key(self, params):
+        item = self._key_in(params)
+        self._unless_primary(item, "deleted")
+        self.delete_key(item["ClientPublicKeyId"])
+        return self._ok({})
+
+
+def _snake(action):
+    """GetClientPublicKey -> get_client_public_key: the method that answers an action."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", action).lower()
+
 
 def main(argv=None):
     from ansible_collections.keyward.keys.tests.emulators._server import run_standalone
@@ -524,6 +702,7 @@ def main(argv=None):
     run_standalone(__doc__.splitlines()[0], lambda args: AlibabaIdaasEmulator(), lambda app, server, pki, args: {
         "region_id": REGION_ID, "instance_id": INSTANCE_ID, "application_id": APPLICATION_ID,
         "empty_application_id": EMPTY_APPLICATION_ID, "broken_application_id": BROKEN_APPLICATION_ID,
+        "rotation_application_id": ROTATION_APPLICATION_ID,
         "access_key_id": ACCESS_KEY_ID, "access_key_secret": ACCESS_KEY_SECRET,
         "sts_access_key_id": STS_ACCESS_KEY_ID, "sts_access_key_secret": STS_ACCESS_KEY_SECRET,
         "security_token": SECURITY_TOKEN, "key_ids": KEY_IDS, "fingerprints": app.fingerprints(),

@@ -293,7 +293,7 @@ def test_security_token_checks(server, app):
 
 def test_version_action_and_path(server):
     assert_error(call(server, version="2022-02-25"), 400, "InvalidVersion")
-    assert_error(call(server, action="DeleteClientPublicKey"), 404, "InvalidAction.NotFound")
+    assert_error(call(server, action="ExportClientPrivateKey"), 404, "InvalidAction.NotFound")
     assert_error(call(server, url=server.url + "/v1/keys"), 404, "InvalidAction.NotFound")
 
 

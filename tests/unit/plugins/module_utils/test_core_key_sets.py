@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.keyward.keys.plugins.module_utils._key_sets import compare, expiring, index_by
+from ansible_collections.keyward.keys.plugins.module_utils._key_sets import compare, expiring, index_by, store_drift
 
 
 def _k(fp, **extra):
@@ -57,3 +57,47 @@ def test_expiring():
     assert sorted(expiring(keys, 7)) == ["edge", "gone", "soon"]
     assert expiring(keys, None) == []
     assert expiring(keys, -5) == []
+
+
+def _file(fp, name=None, state="active", intact=True):
+    return {"name": name or "k%s.pem" % fp, "fingerprint_sha256": fp, "state": state, "intact": intact}
+
+
+def _wanted(*fps):
+    return index_by([_k(fp) for fp in fps], "fingerprint_sha256")
+
+
+def test_store_drift_in_sync_and_matched_by_fingerprint_not_name():
+    found = store_drift(_wanted("1", "2"), [_file("2", name="renamed.pem"), _file("1")])
+    assert found.as_dict() == {"held": ["1", "2"], "missing": [], "extra": [], "tampered": [], "retiring": []}
+    assert found.in_sync
+
+
+def test_store_drift_missing_extra_and_a_retiring_extra_is_no_drift():
+    found = store_drift(_wanted("1", "2"), [_file("2"), _file("3"), _file("4", state="retiring")])
+    assert found.missing == ["1"] and found.extra == ["3"] and found.retiring == ["4"]
+    assert not found.in_sync
+    only_retiring = store_drift(_wanted("2"), [_file("2"), _file("4", state="retiring")])
+    assert only_retiring.in_sync and only_retiring.retiring == ["4"] and only_retiring.extra == []
+
+
+def test_store_drift_a_tampered_file_holds_nothing():
+    found = store_drift(_wanted("1", "2"), [_file("1", intact=False), _file("2"), _file("5", intact=False)])
+    assert found.tampered == ["1", "5"]
+    assert found.held == ["2"] and found.missing == [] and found.extra == []
+    assert not found.in_sync
+    # intact must be exactly True: a missing or odd flag is not trusted
+    assert store_drift(_wanted("1"), [{"name": "k1.pem", "fingerprint_sha256": "1", "state": "active",
+                                       "intact": "yes"}]).tampered == ["1"]
+
+
+def test_store_drift_a_changed_file_without_fingerprint_still_shows():
+    found = store_drift(_wanted("1"), [_file("1"), {"name": "odd.pem", "fingerprint_sha256": None, "intact": False}])
+    assert found.tampered == ["file:odd.pem"] and not found.in_sync
+
+
+def test_store_drift_one_key_twice_active_wins_over_retiring():
+    found = store_drift(_wanted("1"), [_file("1", name="old.pem", state="retiring"), _file("1", name="new.pem")])
+    assert found.in_sync and found.retiring == [] and found.held == ["1"]
+    kept = store_drift(_wanted("1"), [_file("1", state="retiring")])
+    assert kept.held == ["1"] and kept.retiring == ["1"] and kept.in_sync
