@@ -18,7 +18,7 @@ from collections.abc import Mapping
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.keyward.keys.plugins.module_utils import _key_store, _keys, _pins
+from ansible_collections.keyward.keys.plugins.module_utils import _key_bundle, _key_lifetime, _key_store, _keys, _pins
 from ansible_collections.keyward.keys.plugins.module_utils._errors import KeyFormatError, KeywardError
 
 MODULE = "keyward.keys.public_key_store"
@@ -98,8 +98,8 @@ def document_text(content):
     return str(content)
 
 
-def render(keys, bundle=None, jwks=None, documents=None, path=None):
-    """Key items -> ({file name: text} in name order, warnings); KeyStoreError naming every problem.
+def render_wire(keys, bundle=None, jwks=None, documents=None, path=None):
+    """Key items -> (the module's `_files`, warnings); KeyStoreError naming every problem.
 
     keys: key records, public_key_info results or {name, public_key, expected_fingerprint?, jwk?}.
     The bundle and the JWKS hold every distinct key once, in file-name order.
@@ -152,28 +152,34 @@ def render(keys, bundle=None, jwks=None, documents=None, path=None):
         raise _key_store.KeyStoreError(errors, path)
 
     entries.sort(key=lambda e: e.file_name)
-    files = dict((entry.file_name, entry.parsed.pem) for entry in entries)
-    distinct = []
-    seen = set()
-    for entry in entries:
-        if entry.parsed.spki_der not in seen:
-            seen.add(entry.parsed.spki_der)
-            distinct.append(entry)
+    key_files = [_key_bundle.KeyFile(entry.file_name, entry.parsed.pem, entry.jwk) for entry in entries]
+    by_file = dict((entry.file_name, entry) for entry in entries)
     warnings = []
-    if bundle:
-        files[bundle] = "".join(entry.parsed.pem for entry in distinct)
     if jwks:
-        members = []
-        kids = set()
-        for entry in distinct:
-            if entry.jwk is None:
-                warnings.append("key %s has no JWK form (%s); it is left out of %s" % (entry.stem, _kind(entry.parsed), jwks))
-            elif entry.jwk.get("kid") not in kids:
-                kids.add(entry.jwk.get("kid"))
-                members.append(entry.jwk)
-        files[jwks] = _key_store.json_text({"keys": members})
+        for key in _key_bundle.without_jwk(key_files):
+            entry = by_file[key.name]
+            warnings.append("key %s has no JWK form (%s); it is left out of %s" % (entry.stem, _kind(entry.parsed), jwks))
+    wire = [{"name": key.name, "content": key.pem, "kind": "key", "jwk": key.jwk} for key in key_files]
+    # The bundle and the JWKS document are assembled on the host (_key_bundle), which alone
+    # knows the keys that are retiring and stay in both.
+    if bundle:
+        wire.append({"name": bundle, "content": "", "kind": "bundle"})
+    if jwks:
+        wire.append({"name": jwks, "content": "", "kind": "jwks"})
     for doc in documents or []:
-        files[doc["name"]] = document_text(doc.get("content"))
+        wire.append({"name": doc["name"], "content": document_text(doc.get("content")), "kind": "document"})
+    wire.sort(key=lambda item: item["name"])
+    return wire, warnings
+
+
+def render(keys, bundle=None, jwks=None, documents=None, path=None):
+    """Key items -> ({file name: text} in name order, warnings): every file as a store that
+    holds no retiring key gets it, bundle and JWKS assembled by the host's code."""
+    wire, warnings = render_wire(keys, bundle, jwks, documents, path)
+    key_files = [_key_bundle.KeyFile(item["name"], item["content"], item["jwk"]) for item in wire if item["kind"] == "key"]
+    assemble = {"bundle": _key_bundle.bundle_text, "jwks": _key_bundle.jwks_text}
+    files = dict((item["name"], assemble[item["kind"]](key_files) if item["kind"] in assemble else item["content"])
+                 for item in wire)
     return dict(sorted(files.items())), warnings
 
 
@@ -181,15 +187,22 @@ def prepare(args):
     """Task args -> (module args, warnings, None) or (None, [], KeyStoreError). Controller only.
 
     The module args are the task's own minus keys/bundle/jwks/documents, plus `_files`: one
-    {name, content} per file the directory should hold, content being the file's exact text.
+    {name, content, kind, jwk?} per file the directory should hold: a key's canonical PEM and
+    JWK, a document's exact text, and the names of the bundle and JWKS document, which the
+    host assembles (see render_wire).
     """
     try:
-        files, warnings = render(args.get("keys"), args.get("bundle"), args.get("jwks"), args.get("documents"),
-                                 path=args.get("path"))
+        # Checked here too, so a bad value fails before the host is contacted.
+        _key_lifetime.parse_duration(args.get("retire_after"))
+    except _key_lifetime.DurationError as exc:
+        return None, [], _key_store.KeyStoreError([str(exc)], args.get("path"))
+    try:
+        wire, warnings = render_wire(args.get("keys"), args.get("bundle"), args.get("jwks"), args.get("documents"),
+                                     path=args.get("path"))
     except _key_store.KeyStoreError as exc:
         return None, [], exc
     module_args = dict((k, v) for k, v in args.items() if k not in RENDERED_ARGS)
-    module_args["_files"] = [{"name": name, "content": content} for name, content in files.items()]
+    module_args["_files"] = wire
     return module_args, warnings, None
 
 

@@ -31,9 +31,12 @@ import os
 import re
 import stat
 import tempfile
+import time
+
+from ansible_collections.keyward.keys.plugins.module_utils import _key_bundle, _key_lifetime
 
 MANIFEST = ".keyward-manifest.json"
-MANIFEST_VERSION = 2
+MANIFEST_VERSION = 3
 KEY_SUFFIX = ".pem"
 TEMP_PREFIX = ".keyward-tmp-"
 MAX_STEM = 200
@@ -117,9 +120,12 @@ def key_stem(item, position):
     return check_file_name(stem, "key %s: name derived from key_id" % label, MAX_STEM)
 
 
-def json_text(data):
-    """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
-    return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=True) + "\n"
+def key_name(file_name):
+    """A key file's name without its .pem suffix: the name a key is listed and reported under."""
+    return file_name[:-len(KEY_SUFFIX)] if file_name.endswith(KEY_SUFFIX) else file_name
+
+
+json_text = _key_bundle.json_text
 
 
 def sha256_hex(data):
@@ -167,21 +173,58 @@ def read_existing(path):
 
 # --- the manifest ---------------------------------------------------------------------------
 
-class Manifest(object):
-    """hashes: {file name: sha256 hex, or None for entries of a version 1 manifest}."""
+# What a file of the store is; version 2 manifests did not say, so takeover guesses (kind_of).
+KINDS = ("key", "bundle", "jwks", "document")
+# Per-file facts a version 3 manifest keeps beside the hash (see record()).
+_RECORD_FIELDS = ("kind", "fingerprint_sha256", "jwk", "written_at", "retiring_since", "retire_at")
 
-    def __init__(self, hashes=None, raw=None, version=MANIFEST_VERSION, warning=None):
-        self.hashes = dict(hashes or {})
+
+def record(sha256=None, kind=None, fingerprint_sha256=None, jwk=None, written_at=None, retiring_since=None,
+           retire_at=None):
+    """What the manifest knows of one file: the SHA-256 of what was written, what the file is,
+    for keys their fingerprint and JWK (so a retiring key stays in the JWKS document), when it
+    was written, and since when it is unlisted and retiring (None while it is listed)."""
+    return {"sha256": sha256, "kind": kind, "fingerprint_sha256": fingerprint_sha256, "jwk": jwk,
+            "written_at": written_at, "retiring_since": retiring_since, "retire_at": retire_at}
+
+
+def _clean_record(recorded, facts):
+    """A manifest entry as read back: every field checked, anything odd dropped (hand edits)."""
+    facts = facts if isinstance(facts, dict) else {}
+    kind = facts.get("kind") if facts.get("kind") in KINDS else None
+    fingerprint = facts.get("fingerprint_sha256")
+    jwk = facts.get("jwk")
+    return record(
+        sha256=recorded if isinstance(recorded, str) and _HEX64.match(recorded) else None,
+        kind=kind,
+        fingerprint_sha256=fingerprint if isinstance(fingerprint, str) and _HEX64.match(fingerprint) else None,
+        jwk=jwk if kind == "key" and isinstance(jwk, dict) else None,
+        written_at=_key_lifetime.valid_time(facts.get("written_at")),
+        retiring_since=_key_lifetime.valid_time(facts.get("retiring_since")),
+        retire_at=_key_lifetime.valid_time(facts.get("retire_at")),
+    )
+
+
+class Manifest(object):
+    """records: {file name: record()}; hashes: {file name: sha256 hex, or None (version 1, hand edits)}."""
+
+    def __init__(self, records=None, raw=None, version=MANIFEST_VERSION, warning=None):
+        self.records = dict(records or {})
         self.raw = raw
         self.version = version
         self.warning = warning
+
+    @property
+    def hashes(self):
+        return dict((name, rec["sha256"]) for name, rec in self.records.items())
 
 
 def read_manifest(directory):
     """The directory's manifest; a missing one is empty, an unreadable or foreign one lists nothing.
 
     Names that fail check_file_name are dropped: a hand-edited manifest cannot point outside
-    the directory or at the store's own hidden files.
+    the directory or at the store's own hidden files. Versions 1 and 2 are read as they are
+    (no records beyond the hash) and rewritten as the current version by the next run.
     """
     path = os.path.join(directory, MANIFEST)
     try:
@@ -196,8 +239,9 @@ def read_manifest(directory):
         data = json.loads(raw.decode("utf-8"))
         names = data["files"]
         version = data.get("version", 1)
-        hashes = data.get("sha256", {}) if version >= MANIFEST_VERSION else {}
-        if not isinstance(names, list) or not isinstance(hashes, dict):
+        hashes = data.get("sha256", {}) if version >= 2 else {}
+        facts = data.get("records", {}) if version >= 3 else {}
+        if not isinstance(names, list) or not isinstance(hashes, dict) or not isinstance(facts, dict):
             raise TypeError
     except (ValueError, KeyError, TypeError, AttributeError):
         return Manifest(raw=raw, warning="%s is not a manifest this module wrote; no file will be removed" % path)
@@ -207,35 +251,47 @@ def read_manifest(directory):
             check_file_name(name)
         except FileNameError:
             continue
-        recorded = hashes.get(name)
-        listed[name] = recorded if isinstance(recorded, str) and _HEX64.match(recorded) else None
+        listed[name] = _clean_record(hashes.get(name), facts.get(name))
     return Manifest(listed, raw, version)
 
 
-def manifest_text(hashes):
-    """The manifest's bytes for {file name: sha256 hex}."""
+def manifest_text(records):
+    """The manifest's bytes for {file name: record()} (or {file name: sha256 hex})."""
+    records = dict((name, rec if isinstance(rec, dict) else record(rec)) for name, rec in records.items())
     return json_text({
         "comment": "Files written by keyward.keys.public_key_store. Only these are ever removed, "
                    "and only while they still hold the bytes recorded here.",
-        "files": sorted(hashes),
-        "sha256": dict((name, digest) for name, digest in hashes.items() if digest),
+        "files": sorted(records),
+        "sha256": dict((name, rec["sha256"]) for name, rec in records.items() if rec["sha256"]),
+        "records": dict((name, dict((field, rec.get(field)) for field in _RECORD_FIELDS))
+                        for name, rec in records.items()),
         "version": MANIFEST_VERSION,
     }).encode("ascii")
 
 
 def _looks_like_ours(data):
     """For version 1 manifests (no hashes): only a PEM or JWKS file as this module writes them."""
+    return kind_of(data) != "document"
+
+
+def kind_of(data):
+    """What a file holds, for manifests older than version 3: 'key' (one canonical PUBLIC KEY
+    block), 'bundle' (several), 'jwks' (a JSON object with only "keys"), else 'document'."""
     try:
         text = data.decode("ascii")
-    except UnicodeDecodeError:
-        return False
+    except (UnicodeDecodeError, AttributeError):
+        return "document"
+    if _key_bundle.pem_fingerprint(text):
+        return "key"
     if _PEM_FILE.match(text):
-        return True
+        return "bundle"
     try:
         document = json.loads(text)
     except ValueError:
-        return False
-    return isinstance(document, dict) and set(document) == {"keys"} and isinstance(document["keys"], list)
+        return "document"
+    if isinstance(document, dict) and set(document) == {"keys"} and isinstance(document["keys"], list):
+        return "jwks"
+    return "document"
 
 
 def still_ours(data, recorded, version):
@@ -245,39 +301,67 @@ def still_ours(data, recorded, version):
     if recorded:
         return sha256_hex(data) == recorded
     # An entry without a hash in a current manifest was added by hand: never removed.
-    return version < MANIFEST_VERSION and _looks_like_ours(data)
+    return version < 2 and _looks_like_ours(data)
+
+
+def mtime_text(path):
+    """A file's modification time as a manifest time: when a file the store took over was written."""
+    try:
+        return _key_lifetime.utc_text(int(os.lstat(path).st_mtime))
+    except OSError:
+        return None
 
 
 # --- the plan -------------------------------------------------------------------------------
 
-class Change(object):
-    __slots__ = ("name", "path", "state", "before", "after", "kind")
+class Wanted(object):
+    """A file the run wants: content (bytes; None for a bundle or JWKS, assembled by plan()),
+    kind (one of KINDS) and, for keys, the JWK rendered on the controller."""
 
-    def __init__(self, name, path, state, before, after, kind):
+    __slots__ = ("content", "kind", "jwk")
+
+    def __init__(self, content, kind="document", jwk=None):
+        self.content = content
+        self.kind = kind
+        self.jwk = jwk
+
+
+class Change(object):
+    """One file's fate. state: created, updated, unchanged, removed or retiring. lifecycle:
+    (before, after) when the key moves between active and retiring, else None."""
+
+    __slots__ = ("name", "path", "state", "before", "after", "kind", "lifecycle")
+
+    def __init__(self, name, path, state, before, after, kind, lifecycle=None):
         self.name = name
         self.path = path
         self.state = state
         self.before = before
         self.after = after
         self.kind = kind
+        self.lifecycle = lifecycle
 
 
 class Plan(object):
-    """changes in name order; manifest: what was read; hashes_after: what the manifest should list."""
+    """changes in name order; manifest: what was read; records_after: what the manifest should list."""
 
-    def __init__(self, changes, manifest, hashes_after, warnings):
+    def __init__(self, changes, manifest, records_after, warnings):
         self.changes = changes
         self.manifest = manifest
-        self.hashes_after = hashes_after
+        self.records_after = records_after
         self.warnings = warnings
 
     @property
+    def hashes_after(self):
+        return dict((name, rec["sha256"]) for name, rec in self.records_after.items())
+
+    @property
     def managed(self):
-        return sorted(self.manifest.hashes)
+        return sorted(self.manifest.records)
 
     @property
     def manifest_names(self):
-        return sorted(self.hashes_after)
+        return sorted(self.records_after)
 
     @property
     def manifest_before(self):
@@ -285,41 +369,78 @@ class Plan(object):
 
     @property
     def manifest_after(self):
-        return manifest_text(self.hashes_after)
+        return manifest_text(self.records_after)
+
+    @property
+    def retiring(self):
+        return [c for c in self.changes if c.state == "retiring"]
 
 
-def plan(directory, files, exclusive=False):
-    """Compare the wanted files ({name: bytes}) with the directory -> Plan.
+def _wanted_change(directory, name, content, problems):
+    """The Change writing content to name, or None (after noting the problem) when it cannot."""
+    path = os.path.join(directory, name)
+    kind, before = read_existing(path)
+    if kind == "absent":
+        state = "created"
+    elif kind == "link":
+        state, before = "updated", b""
+    elif kind == "other":
+        problems.append("%s exists and is not a regular file" % path)
+        return None
+    else:
+        state = "unchanged" if before == content else "updated"
+    return Change(name, path, state, before, content, kind)
+
+
+def _written_at(change, old, now_text):
+    if change.state in ("created", "updated"):
+        return now_text
+    return old.get("written_at") or mtime_text(change.path)
+
+
+def plan(directory, files, exclusive=False, retire_after=None, now=None):
+    """Compare the wanted files ({name: Wanted or bytes}) with the directory -> Plan.
 
     A wanted name held by a symlink is replaced by a regular file (the link is neither
     followed nor read); a wanted name held by a directory or device is an error. With
-    exclusive, listed files no longer wanted are removed while still_ours() holds.
+    exclusive, listed files no longer wanted are removed while still_ours() holds. With
+    retire_after (seconds; implies exclusive), a managed key no longer wanted stays, retiring,
+    until _key_lifetime.retirement() says its grace is over; it stays in the bundle and JWKS
+    document, which are assembled here from the keys listed and the keys retiring. now: the
+    host's clock (epoch seconds).
     """
+    now = time.time() if now is None else now
+    now_text = _key_lifetime.utc_text(int(now))
+    files = dict((name, w if isinstance(w, Wanted) else Wanted(w)) for name, w in files.items())
+    exclusive = exclusive or retire_after is not None
     manifest = read_manifest(directory)
     warnings = [manifest.warning] if manifest.warning else []
     changes = []
-    hashes_after = {}
+    records_after = {}
     problems = []
-    for name, content in files.items():
-        path = os.path.join(directory, name)
-        kind, before = read_existing(path)
-        if kind == "absent":
-            state = "created"
-        elif kind == "link":
-            state, before = "updated", b""
-        elif kind == "other":
-            problems.append("%s exists and is not a regular file" % path)
+    key_files = []
+    for name in sorted(files):
+        wanted = files[name]
+        if wanted.kind in ("bundle", "jwks"):
             continue
-        else:
-            state = "unchanged" if before == content else "updated"
-        changes.append(Change(name, path, state, before, content, kind))
-        hashes_after[name] = sha256_hex(content)
-    if problems:
-        raise KeyStoreError(problems, directory)
-    for name in sorted(manifest.hashes):
+        change = _wanted_change(directory, name, wanted.content, problems)
+        if change is None:
+            continue
+        old = manifest.records.get(name) or record()
+        rec = record(sha256_hex(wanted.content), wanted.kind, written_at=_written_at(change, old, now_text))
+        if wanted.kind == "key":
+            rec["fingerprint_sha256"] = _key_bundle.pem_fingerprint(wanted.content)
+            rec["jwk"] = wanted.jwk
+            key_files.append(_key_bundle.KeyFile(name, wanted.content.decode("ascii"), wanted.jwk,
+                                                 rec["fingerprint_sha256"]))
+            if old.get("retiring_since"):
+                change.lifecycle = ("retiring", "active")
+        changes.append(change)
+        records_after[name] = rec
+    for name in sorted(manifest.records):
         if name in files:
             continue
-        recorded = manifest.hashes[name]
+        old = manifest.records[name]
         path = os.path.join(directory, name)
         kind, before = read_existing(path)
         if kind == "absent":
@@ -328,14 +449,47 @@ def plan(directory, files, exclusive=False):
             warnings.append("%s is listed in the manifest but is no longer a regular file; left alone" % path)
             continue
         if not exclusive:
-            hashes_after[name] = recorded
-        elif still_ours(before, recorded, manifest.version):
-            changes.append(Change(name, path, "removed", before, None, kind))
-        else:
+            records_after[name] = old
+            continue
+        if not still_ours(before, old["sha256"], manifest.version):
             warnings.append("%s is listed in the manifest but no longer holds what this module wrote; left alone"
                             % path)
+            continue
+        file_kind = old["kind"] or kind_of(before)
+        if retire_after is None or file_kind != "key":
+            changes.append(Change(name, path, "removed", before, None, kind))
+            continue
+        fate = _key_lifetime.retirement(old["retiring_since"], retire_after, now)
+        if fate.remove:
+            changes.append(Change(name, path, "removed", before, None, kind))
+            continue
+        rec = dict(old, sha256=sha256_hex(before), kind="key",
+                   fingerprint_sha256=old["fingerprint_sha256"] or _key_bundle.pem_fingerprint(before),
+                   written_at=old["written_at"] or mtime_text(path),
+                   retiring_since=_key_lifetime.utc_text(fate.since), retire_at=_key_lifetime.utc_text(fate.retire_at))
+        records_after[name] = rec
+        changes.append(Change(name, path, "retiring", before, before, kind,
+                              None if old["retiring_since"] else ("active", "retiring")))
+        key_files.append(_key_bundle.KeyFile(name, before.decode("ascii"), rec["jwk"], rec["fingerprint_sha256"]))
+        if rec["jwk"] is None and any(w.kind == "jwks" for w in files.values()):
+            warnings.append("%s is retiring but its JWK was never recorded (written by an earlier release); "
+                            "it stays in the bundle, not in the JWKS document" % path)
+    for name in sorted(files):
+        wanted = files[name]
+        if wanted.kind not in ("bundle", "jwks"):
+            continue
+        text = _key_bundle.bundle_text(key_files) if wanted.kind == "bundle" else _key_bundle.jwks_text(key_files)
+        content = text.encode("ascii")
+        change = _wanted_change(directory, name, content, problems)
+        if change is None:
+            continue
+        old = manifest.records.get(name) or record()
+        changes.append(change)
+        records_after[name] = record(sha256_hex(content), wanted.kind, written_at=_written_at(change, old, now_text))
+    if problems:
+        raise KeyStoreError(problems, directory)
     changes.sort(key=lambda c: c.name)
-    return Plan(changes, manifest, hashes_after, warnings)
+    return Plan(changes, manifest, records_after, warnings)
 
 
 # --- writing --------------------------------------------------------------------------------

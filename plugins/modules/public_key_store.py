@@ -135,8 +135,25 @@ options:
         SHA-256 of every file written; a listed file is removed only while it is still a regular file holding
         exactly those bytes (a file changed since, or replaced by a symlink, is left alone with a warning).
       - With V(false) such files stay and remain in the manifest, so a later exclusive run can remove them.
+      - See O(retire_after) to keep unlisted keys for a grace period instead of removing them at once.
     type: bool
     default: false
+  retire_after:
+    description:
+      - A grace period for keys during a rotation. A key file this module wrote whose key is no longer in
+        O(keys) stays in O(path), in the bundle and in the JWKS document, with state V(retiring), until it has been
+        unlisted this long; the first run after that removes it. It is never removed by the run that stops listing it.
+      - Whole seconds as an integer, or a number with a unit, V(90s), V(15m), V(12h) or V(7d).
+        V(0) keeps the key through the run that stops listing it and removes it in the next run.
+      - The grace is measured from the run that first found the key unlisted, on the host's clock; the times are
+        kept in the store's manifest (the controller's clock never enters). A retiring key listed again is active
+        again, and a later unlisting starts a new grace.
+      - Setting it implies O(exclusive=true). Other files no longer wanted (bundle, JWKS, documents) go at once.
+      - Without it, O(exclusive=true) removes unlisted keys in the run that stops listing them.
+      - A key file from a store written before 0.2.0 that retires before any run of 0.2.0 has listed it stays in
+        the bundle but not in the JWKS document (its JWK was never recorded); a warning says so.
+    type: raw
+    version_added: 0.2.0
   dir_mode:
     description:
       - Permissions of the directory O(path), in any form O(mode) takes (for example V('0755')).
@@ -152,7 +169,10 @@ notes:
   - The module is not transactional across files. Should the host fail half-way (a full disk), a
     later run completes the work; no file is ever half-written.
   - The manifest is bookkeeping. Updating it alone (for example adopting an identical file that was
-    already there) does not make the task changed.
+    already there) does not make the task changed. A key moving between active and retiring does
+    (O(retire_after)), and shows in diff mode as a change of the key's state.
+  - The bundle and the JWKS document are assembled on the host from the keys' PEM and JWK texts rendered on
+    the controller, because only the host's manifest knows which keys are retiring.
   - The reason for validating in an action plugin rather than in the role is in the collection's
     C(docs/trust_store.md).
   - The role C(keyward.keys.trust_store) calls this module once per host, with handler wiring.
@@ -211,6 +231,17 @@ EXAMPLES = r"""
     keys: "{{ query('keyward.keys.huaweicloud_kms_public_key', key_a, key_b, return_format='dict') }}"
     exclusive: true
 
+- name: Rotation - a key dropped from the list stays (file, bundle, JWKS) for 7 days, then goes
+  keyward.keys.public_key_store:
+    path: /etc/myapp/trust
+    keys:
+      - name: signer-2025
+        public_key: "{{ signer_pem }}"
+    bundle: signers.pem
+    jwks: jwks.json
+    retire_after: 7d
+  register: store
+
 - name: A JWKS document with use and alg members, through the public_key_info filter
   keyward.keys.public_key_store:
     path: /srv/www/.well-known
@@ -229,7 +260,8 @@ path:
   sample: /etc/myapp/trust
 files:
   description:
-    - One entry for each file asked for (keys, O(bundle), O(jwks)) and each file removed, in file-name order.
+    - One entry for each file asked for (keys, O(bundle), O(jwks)), each key retiring and each file removed, in
+      file-name order.
       Files kept from earlier runs without O(exclusive) and the manifest itself are not listed.
     - In check mode, what would happen.
   returned: always
@@ -243,7 +275,8 @@ files:
     state:
       description:
         - V(created), V(updated) (content, owner, group, mode or SELinux context changed), V(unchanged),
-          or V(removed) (O(exclusive=true) only).
+          V(removed) (O(exclusive=true) or O(retire_after) only), or V(retiring) (a key no longer listed, kept
+          within its O(retire_after) grace; added in 0.2.0).
       type: str
       sample: created
   sample:
@@ -255,6 +288,31 @@ files:
       state: created
     - path: /etc/myapp/trust/signers.pem
       state: updated
+retiring:
+  description:
+    - The keys kept as V(retiring) (see O(retire_after)), in file-name order. Empty without O(retire_after).
+    - In check mode, what would be kept.
+  returned: always
+  type: list
+  elements: dict
+  version_added: 0.2.0
+  contains:
+    name:
+      description: The key's name, its file name without C(.pem).
+      type: str
+      sample: signer-2024
+    fingerprint_sha256:
+      description: Lowercase hex SHA-256 of the key's SubjectPublicKeyInfo DER.
+      type: str
+      sample: 8fce41e59e1a537aea8475d1d81637ee0d1f76046f853ed9326b6742e2c660cc
+    retiring_since:
+      description: When a run first found the key unlisted (ISO-8601 UTC, host clock, whole seconds).
+      type: str
+      sample: "2026-12-07T09:30:00Z"
+    retire_at:
+      description: From this time on, the next run removes the key (O(retire_after) after RV(retiring[].retiring_since)).
+      type: str
+      sample: "2026-12-14T09:30:00Z"
 errors:
   description: Every problem found in the keys, pins and names, when the task failed for them.
   returned: on failure before anything was written
@@ -270,7 +328,7 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.keyward.keys.plugins.module_utils import _key_store
+from ansible_collections.keyward.keys.plugins.module_utils import _key_lifetime, _key_store
 
 ARGUMENT_SPEC = dict(
     path=dict(type="path", required=True),
@@ -290,11 +348,15 @@ ARGUMENT_SPEC = dict(
         content=dict(type="raw", required=True),
     )),
     exclusive=dict(type="bool", default=False),
+    retire_after=dict(type="raw"),
     dir_mode=dict(type="raw"),
-    # Set by the action plugin only: every file the directory should hold, as {name, content}.
+    # Set by the action plugin only: every file the directory should hold, as {name, content},
+    # with its kind and, for keys, the JWK (the host assembles the bundle and JWKS from them).
     _files=dict(type="list", elements="dict", options=dict(
         name=dict(type="str", required=True),
         content=dict(type="str", required=True, no_log=False),
+        kind=dict(type="str", default="document", choices=list(_key_store.KINDS)),
+        jwk=dict(type="dict", no_log=False),
     )),
 )
 
@@ -317,7 +379,7 @@ def wanted_files(params, path):
             continue
         if name in files:
             errors.append("file name %r is given twice" % name)
-        files[name] = item["content"].encode("utf-8")
+        files[name] = _key_store.Wanted(item["content"].encode("utf-8"), item["kind"], item["jwk"])
     if errors:
         raise _key_store.KeyStoreError(errors, path)
     return files
@@ -415,14 +477,18 @@ class StoreRun(object):
             if os.path.lexists(tmp):
                 os.unlink(tmp)
 
-    def write_manifest(self, hashes):
-        data = _key_store.manifest_text(hashes)
+    def write_manifest(self, records):
+        data = _key_store.manifest_text(records)
         self.write(_key_store.MANIFEST, data)
         return data
 
     def run(self):
         params = self.module.params
         files = wanted_files(params, self.path)
+        try:
+            self.retire_after = _key_lifetime.parse_duration(params["retire_after"])
+        except _key_lifetime.DurationError as exc:
+            raise _key_store.KeyStoreError([str(exc)], self.path)
         self.ensure_directory()
         lock = None
         if not self.check:
@@ -436,7 +502,7 @@ class StoreRun(object):
     def apply(self, files):
         params = self.module.params
         # A directory that does not exist yet (check mode) plans as empty: every file is created.
-        plan_ = _key_store.plan(self.path, files, params["exclusive"])
+        plan_ = _key_store.plan(self.path, files, params["exclusive"], self.retire_after)
         for warning in plan_.warnings:
             self.module.warn(warning)
         mode = params["mode"]
@@ -445,10 +511,10 @@ class StoreRun(object):
         if not self.check:
             # Write-ahead: list new files in the manifest before creating them, so a run that
             # fails half-way still knows them next time.
-            ahead = dict(plan_.manifest.hashes)
+            ahead = dict(plan_.manifest.records)
             new = [c for c in plan_.changes if c.state == "created" and c.name not in ahead]
             if new:
-                ahead.update((c.name, _key_store.sha256_hex(c.after)) for c in new)
+                ahead.update((c.name, plan_.records_after[c.name]) for c in new)
                 manifest_on_disk = self.write_manifest(ahead)
 
         results = []
@@ -461,7 +527,12 @@ class StoreRun(object):
             if state in ("updated", "unchanged") or (state == "created" and not self.check):
                 if self.set_attributes(change.path, mode) and state == "unchanged":
                     state = "updated"
-            if state != "unchanged":
+            if change.lifecycle:
+                # A key moving between active and retiring changes what the store promises.
+                self.changed = True
+                if self.module._diff:
+                    self.diffs.append(self.lifecycle_diff(change, plan_.records_after[change.name]))
+            if state not in ("unchanged", "retiring"):
                 self.changed = True
                 if self.module._diff and change.state != "unchanged":
                     self.diffs.append({
@@ -473,15 +544,33 @@ class StoreRun(object):
 
         if not self.check:
             if plan_.manifest_after != manifest_on_disk:
-                self.write_manifest(plan_.hashes_after)
+                self.write_manifest(plan_.records_after)
             # Bookkeeping: the manifest follows the files' attributes without counting as a change.
             self.set_attributes(os.path.join(self.path, _key_store.MANIFEST), mode, show=False)
             _key_store.fsync_dir(self.path)
 
-        result = {"changed": self.changed, "path": self.path, "files": results}
+        result = {"changed": self.changed, "path": self.path, "files": results,
+                  "retiring": [retiring_entry(c.name, plan_.records_after[c.name]) for c in plan_.retiring]}
         if self.module._diff:
             result["diff"] = self.diffs
         return result
+
+
+    @staticmethod
+    def lifecycle_diff(change, rec):
+        before, after = change.lifecycle
+        header = "%s (state)" % change.path
+        describe = {"active": "active\n",
+                    "retiring": "retiring since %s, removed from %s\n" % (rec["retiring_since"], rec["retire_at"])}
+        return {"before_header": header, "after_header": header,
+                "before": describe["active"] if before == "active" else "retiring\n",
+                "after": describe[after]}
+
+
+def retiring_entry(file_name, rec):
+    """One item of the returned `retiring` list."""
+    return {"name": _key_store.key_name(file_name), "fingerprint_sha256": rec["fingerprint_sha256"],
+            "retiring_since": rec["retiring_since"], "retire_at": rec["retire_at"]}
 
 
 def main():

@@ -52,7 +52,9 @@ PLUGIN_DIRS = ("lookup", "modules", "filter")
 RUNS = {
     "huaweicloud": ["lookup/huaweicloud_kms_public_key", "modules/huaweicloud_kms_public_key_info",
                     # these examples read keys through the Huawei Cloud lookup
-                    "filter/jwks", "filter/public_key_info", "modules/public_key_store"],
+                    "filter/jwks", "filter/public_key_info", "modules/public_key_store",
+                    # reads the store the public_key_store examples wrote
+                    "modules/trust_store_info"],
     "alicloud": ["lookup/alicloud_idaas_client_public_key", "modules/alicloud_idaas_client_public_key_info"],
     "ncloud": ["lookup/ncloud_kms_public_key", "modules/ncloud_kms_public_key_info"],
     # obshell_api last: its second example sets the agent password, which its third one uses
@@ -119,6 +121,7 @@ FILE_ARGS = {
     "ansible.builtin.template": "dest", "template": "dest",
     "keyward.keys.public_key_store": "path",
     "keyward.keys.known_keys": "path",
+    "keyward.keys.trust_store_info": "path",
 }
 SYSTEM_PATH = re.compile(r"^/(etc|var|srv|usr|opt|root|home|boot|lib|run|mnt|media|dev|sys|proc)(/|$)")
 

@@ -12,7 +12,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from ansible_collections.keyward.keys.plugins.action import public_key_store as action
-from ansible_collections.keyward.keys.plugins.module_utils import _key_store, _keys
+from ansible_collections.keyward.keys.plugins.module_utils import _key_bundle, _key_store, _keys
 from ansible_collections.keyward.keys.plugins.module_utils._errors import KeyFormatError
 from ansible_collections.keyward.keys.tests.emulators import _keys_for_tests as K
 
@@ -32,7 +32,11 @@ def sm2_pem():
 
 
 def files_of(module_args):
-    return dict((f["name"], f["content"]) for f in module_args["_files"])
+    """{name: text} of the files the module gets, the bundle and JWKS assembled as the host does."""
+    keys = [_key_bundle.KeyFile(f["name"], f["content"], f.get("jwk")) for f in module_args["_files"] if f["kind"] == "key"]
+    assemble = {"bundle": _key_bundle.bundle_text, "jwks": _key_bundle.jwks_text}
+    return dict((f["name"], assemble[f["kind"]](keys) if f["kind"] in assemble else f["content"])
+                for f in module_args["_files"])
 
 
 def jwk_of(key):
@@ -53,6 +57,12 @@ def test_prepare_renders_every_file_and_sends_no_key_to_parse():
     })
     assert error is None and warnings == []
     assert {k: v for k, v in args.items() if k != "_files"} == {"path": "/srv/trust", "exclusive": True, "mode": "0644"}
+    assert [(f["name"], f["kind"]) for f in args["_files"]] == [
+        ("10.0.0.5_2886.pem", "key"), ("b.pem", "bundle"), ("index.json", "document"), ("jwks.json", "jwks"),
+        ("raw.pem", "key"), ("ssh.pem", "key")]
+    # The host assembles the bundle and the JWKS (retiring keys stay in them): they travel empty.
+    assert [f["content"] for f in args["_files"] if f["kind"] in ("bundle", "jwks")] == ["", ""]
+    assert [f["jwk"] for f in args["_files"] if f["name"] == "ssh.pem"] == [jwk]
     files = files_of(args)
     assert list(files) == ["10.0.0.5_2886.pem", "b.pem", "index.json", "jwks.json", "raw.pem", "ssh.pem"]
     assert files["10.0.0.5_2886.pem"] == K.spki_pem(RSA)

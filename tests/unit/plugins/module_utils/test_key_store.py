@@ -226,8 +226,8 @@ def test_a_version_1_manifest_removes_only_pem_and_jwks_shaped_files(tmp_path):
     write(os.path.join(d, _key_store.MANIFEST), json.dumps({"files": names, "version": 1}).encode())
     plan = _key_store.plan(d, {}, exclusive=True)
     assert states(plan) == {"key.pem": "removed", "bundle.pem": "removed", "jwks.json": "removed"}
-    # Rewritten as version 2 with hashes for what it keeps managing.
-    assert json.loads(plan.manifest_after)["version"] == 2
+    # Rewritten as the current version with hashes for what it keeps managing.
+    assert json.loads(plan.manifest_after)["version"] == _key_store.MANIFEST_VERSION
 
 
 def test_read_existing_never_reads_through_a_symlink_swapped_in_after_lstat(tmp_path, monkeypatch):
