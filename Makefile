@@ -160,6 +160,8 @@ bench: venv-$(TOOLS_CORE) | $(LINK)
 	$(call venv,$(TOOLS_CORE))/bin/python benchmarks/concurrent_fetch.py
 	$(call venv,$(TOOLS_CORE))/bin/python benchmarks/cache_hit_cpu.py
 	$(call venv,$(TOOLS_CORE))/bin/python benchmarks/cache_hit_instructions.py
+	$(MAKE) --no-print-directory venv-eda
+	$(EDA_VENV)/bin/python benchmarks/eda_rotation.py
 
 $(TARBALL): $(SOURCES) | venv-$(TOOLS_CORE)
 	@$(call venv,$(TOOLS_CORE))/bin/python scripts/collection_tree.py .build/src
