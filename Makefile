@@ -232,13 +232,13 @@ release: changelog
 #
 #   make eda          tests/eda with pytest in .venv/eda (ansible-rulebook, which needs Java 17+:
 #                     a headless JRE is installed from the system's packages when `java` is missing)
-#   make venv-eda     .venv/eda from eda-requirements.txt (+ requirements.txt, EDA_CORE_SPEC)
+#   make venv-eda     .venv/eda from tests/eda/requirements.txt (+ requirements.txt, EDA_CORE_SPEC)
 
 EDA_PYTHON    ?= $(PYTHON_2.21)
 EDA_PYVER     := 3.12
 EDA_CORE_SPEC ?= ansible-core>=2.21,<2.22
 EDA_VENV      := .venv/eda
-EDA_STAMP      = $(EDA_VENV)/.ready-$(shell { echo '$(EDA_CORE_SPEC) $(EDA_PYTHON)'; cat requirements.txt eda-requirements.txt; } | sha256sum | cut -c1-12)
+EDA_STAMP      = $(EDA_VENV)/.ready-$(shell { echo '$(EDA_CORE_SPEC) $(EDA_PYTHON)'; cat requirements.txt tests/eda/requirements.txt; } | sha256sum | cut -c1-12)
 
 TEST_STAGES += eda
 TEST_ORDER  += eda
@@ -252,7 +252,7 @@ $(EDA_STAMP):
 	$(EDA_VENV)/bin/python -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(EDA_PYVER)")' 2>/dev/null \
 	  || { rm -rf $(EDA_VENV) && $(EDA_PYTHON) -m venv $(EDA_VENV); }; \
 	$(EDA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
-	  '$(EDA_CORE_SPEC)' -r requirements.txt -r eda-requirements.txt; \
+	  '$(EDA_CORE_SPEC)' -r requirements.txt -r tests/eda/requirements.txt; \
 	rm -f $(EDA_VENV)/.ready-*; touch $@; \
 	echo "==> virtualenv $(EDA_VENV): ready in $$((SECONDS - start))s"
 
