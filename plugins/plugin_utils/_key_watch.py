@@ -65,6 +65,7 @@ class KeyWatch(object):
                                 % (PLUGIN, self.provider.name))
         self.client = _Client(client)
         self.known = None  # snapshot: key id -> entry; None until a successful poll (or a state file)
+        self.records = {}  # key id -> the last record seen (memory only), for removed events
         self.announced_expiring = set()  # (key id, expires_at) already announced
         self.failing = None  # the source-wide error announced, until recovered
         self.key_errors = {}  # key id -> message announced, until recovered
@@ -175,12 +176,16 @@ class KeyWatch(object):
                                                           before[key_id].get("fingerprint_sha256"))))
         for key_id in changes.removed:
             gone = before[key_id].get("fingerprint_sha256")
-            events.append(self.event("removed", key_id, initial=False, **self._fingerprints(gone, gone)))
+            extra = {"record": self.records[key_id]} if key_id in self.records else {}
+            events.append(self.event("removed", key_id, initial=False, **dict(extra, **self._fingerprints(gone, gone))))
         events.extend(self._expiring(by_id, initial))
 
         if after != before or initial:
             self.dirty = True
         self.known = after
+        # A key failing its pin keeps its last trusted record, as it keeps its entry.
+        kept = {key_id: self.records[key_id] for key_id in outcome.pin_failures if key_id in self.records}
+        self.records = dict(by_id, **kept)
         return events
 
     def _fingerprints(self, current, previous):

@@ -186,6 +186,7 @@ def test_first_poll_announces_every_key_then_rotation_removal_outage_and_recover
     del app.keys[ec]  # the provider now answers KMS.0207
     removed = source.next()
     assert (removed["type"], removed["key_id"]) == ("removed", ec)
+    assert removed["fingerprint_sha256"] == removed["record"]["fingerprint_sha256"] == by_id[ec]["fingerprint_sha256"]
 
     server.faults.add(r".*", [{"drop": True}] * 1000)
     failing = source.until("error")
