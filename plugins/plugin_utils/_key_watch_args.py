@@ -127,7 +127,10 @@ def read_arguments(args):
     known = dict(SOURCE_OPTIONS)
     for table in tables:
         known.update(table)
-    unknown = sorted(name for name in args if name not in known and name not in RULEBOOK_ARGUMENTS)
+    # An argument set to null counts as not given (one rulebook can template every provider's
+    # options, leaving the others null); a named value it does not know is always an error.
+    unknown = sorted(name for name in args
+                     if name not in known and name not in RULEBOOK_ARGUMENTS and args[name] is not None)
     if unknown:
         hints = []
         for name in unknown:
