@@ -412,3 +412,26 @@ def test_the_plugin_finds_the_collection_above_ansible_collections_without_resol
     plugin = str(link / "extensions" / "eda" / "plugins" / "event_source" / "public_key_changes.py")
     assert find(plugin) == str(tmp_path / "paths")
     assert find("/somewhere/else/public_key_changes.py") is None
+
+
+def test_idaas_named_key_gone_is_removed_but_a_missing_application_is_an_error(serve, pki, sources):
+    app = ali.AlibabaIdaasEmulator()
+    server = serve(app)
+    key_id = app.keys_of()[0]["ClientPublicKeyId"]
+    args = dict(provider="alicloud_idaas", endpoint=server.url, ca_path=pki["ca.pem"], instance_id=ali.INSTANCE_ID,
+                application_id=ali.APPLICATION_ID, access_key_id=ali.ACCESS_KEY_ID,
+                access_key_secret=ali.ACCESS_KEY_SECRET, keys=[key_id], interval=INTERVAL, retries=0)
+    source = sources(args)
+    assert types([source.next()]) == [("added", key_id)]
+    keys = app.instances[ali.INSTANCE_ID][ali.APPLICATION_ID]
+    saved = list(keys)
+    keys[:] = [item for item in keys if item["ClientPublicKeyId"] != key_id]  # EntityNotExists.ClientPublicKey
+    assert types([source.next()]) == [("removed", key_id)]
+    keys[:] = saved
+    assert types([source.next()]) == [("added", key_id)]
+
+    # EntityNotExists.Application says nothing about the key: an error, and no removal.
+    del app.instances[ali.INSTANCE_ID][ali.APPLICATION_ID]
+    error = source.next()
+    assert (error["type"], error["key_id"]) == ("error", None) and "EntityNotExists.Application" in error["message"]
+    assert source.quiet(3 * INTERVAL) == []
