@@ -15,6 +15,7 @@ FOR INTERNAL COLLECTION USE ONLY.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 
 from ansible_collections.keyward.keys.plugins.module_utils import _registry
@@ -73,7 +74,7 @@ def _convert(name, value, decl):
                 number = float(value) if kind == "float" else _integer(value)
             except (TypeError, ValueError):
                 number = None
-        if number is None or number != number or number in (float("inf"), float("-inf")):
+        if number is None or not math.isfinite(number):
             _fail("option %s must be %s" % (name, "an integer" if kind == "int" else "a number"))
         return number
     raise AssertionError("option table type %s" % kind)

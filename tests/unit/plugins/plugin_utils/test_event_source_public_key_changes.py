@@ -243,7 +243,7 @@ def test_idaas_lists_every_key_and_sees_keys_come_and_go(serve, pki, sources):
                           access_key_id=ali.ACCESS_KEY_ID, access_key_secret=ali.ACCESS_KEY_SECRET,
                           interval=INTERVAL, retries=0))
     listed = {item["ClientPublicKeyId"] for item in app.keys_of()}
-    first = [source.next() for _ in listed]
+    first = [source.next() for key_id in listed]
     assert {event["key_id"] for event in first} == listed
     assert all(event["type"] == "added" and event["initial"] for event in first)
 
@@ -298,7 +298,7 @@ def test_oceanbase_cloud_expiring_once_per_key_and_date(serve, pki, sources):
                           access_key_secret=obc.ACCESS_KEY_SECRET, expiring_within_days=5, interval=INTERVAL,
                           retries=0))
     count = len(app.keys())
-    first = [source.next() for _ in range(count + 2)]
+    first = [source.next() for index in range(count + 2)]
     added = [event for event in first if event["type"] == "added"]
     expiring = {event["key_id"]: event for event in first if event["type"] == "expiring"}
     assert len(added) == count and all(event["initial"] for event in added)
