@@ -162,7 +162,7 @@ class KeyWatch(object):
                                          previous_fingerprint_sha256=before.get(key_id, {}).get("fingerprint_sha256")))
         for key_id in [key_id for key_id in self.key_errors if key_id not in outcome.pin_failures]:
             del self.key_errors[key_id]
-            events.append(self.event("recovered", key_id, message="the key matches its expected fingerprint again"))
+            events.append(self.event("recovered", key_id, message="the key no longer fails its expected fingerprint"))
 
         changes = _key_sets.compare(before, after)
         for key_id in changes.added:
