@@ -9,7 +9,7 @@ directory should hold is rendered: one canonical SPKI PEM per key, the bundle, t
 document and any extra documents. Only when all of that passes is the module sent to the
 host, with nothing but file names and their text (the hidden `_files` option); the host
 parses no keys. A host whose key list has any problem is not contacted at all.
-Why an action plugin and not tasks in the role: docs/trust_store.md.
+Why an action plugin and not tasks in the role: docs/docsite/rst/trust_store.rst.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ MODULE = "keyward.keys.public_key_store"
 # Task arguments that the controller consumes; the module receives the rendered files instead.
 RENDERED_ARGS = ("keys", "bundle", "jwks", "documents")
 _PRIVATE_JWK_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
+ACCEPTED_SHAPES = "a key record, a dict {name, public_key, expected_fingerprint?} or a PEM string"
+# The file stem of a key given as a bare string: its fingerprint's first 16 hex digits.
+PEM_STRING_STEM = "sha256-%s"
 
 
 class Entry(object):
@@ -71,13 +74,47 @@ def key_jwk(parsed, given=None, provider=None, label=None):
     return jwk
 
 
+class ShapeError(ValueError):
+    """A keys entry that is none of the accepted shapes."""
+
+    def __init__(self, position, problem):
+        super(ShapeError, self).__init__("keys entry #%d (index %d) %s; an entry is %s"
+                                         % (position, position - 1, problem, ACCEPTED_SHAPES))
+
+
+# isinstance, not type(): ansible-core 2.19+ hands plugins tagged subclasses (_AnsibleTaggedInt, ...).
+_TYPE_NAMES = ((bool, "a boolean"), ((int, float), "a number"), ((list, tuple), "a list"))
+
+
+def _type_name(value):
+    if value is None:
+        return "null"
+    for types, name in _TYPE_NAMES:
+        if isinstance(value, types):
+            return name
+    return "a %s" % type(value).__name__
+
+
+def _pem_string_entry(text, position, want_jwk):
+    """A bare key string (what a public-key lookup returns by default): file sha256-<16 hex>.pem."""
+    try:
+        parsed = _keys.parse_public_key(text, key_id="#%d" % position)
+    except KeyFormatError as exc:
+        raise ShapeError(position, "is a string but not a public key (%s)" % exc.detail)
+    stem = PEM_STRING_STEM % _keys.fingerprint_sha256(parsed.spki_der)[:16]
+    return Entry(stem, parsed, _keys.to_jwk(parsed) if want_jwk else None, {"name": stem})
+
+
 def _entry(item, position, want_jwk):
     label = _key_store.describe(item, position)
+    named = "" if label.startswith("#") else " (%s)" % label
     provider = item.get("provider")
-    stem = _key_store.key_stem(item, position)
     text = _keys.key_text(item, provider, label)
     if text is None:
-        raise KeyFormatError("no public_key (or public_key_raw) was given", provider=provider, key=label)
+        raise ShapeError(position, "is a dict%s with no public_key (or public_key_raw)" % named)
+    if item.get("name") in (None, "") and item.get("key_id") in (None, ""):
+        raise ShapeError(position, "has a public_key but no name (or key_id) to name its file after")
+    stem = _key_store.key_stem(item, position)
     parsed = _keys.parse_public_key(text, provider=provider, key_id=label)
     record = {"fingerprint_sha256": _keys.fingerprint_sha256(parsed.spki_der), "provider": provider, "key_id": label}
     _pins.check_pins(record, _pins.normalize_pins(item.get("expected_fingerprint")))
@@ -114,12 +151,14 @@ def render_wire(keys, bundle=None, jwks=None, documents=None, path=None):
     errors = []
     entries = []
     for position, item in enumerate(keys, 1):
-        if not isinstance(item, Mapping):
-            errors.append("key #%d is a %s, not a dict with name and public_key" % (position, type(item).__name__))
-            continue
         try:
-            entries.append(_entry(dict(item), position, bool(jwks)))
-        except (KeywardError, _key_store.FileNameError) as exc:
+            if isinstance(item, (str, bytes)):
+                entries.append(_pem_string_entry(item, position, bool(jwks)))
+            elif isinstance(item, Mapping):
+                entries.append(_entry(dict(item), position, bool(jwks)))
+            else:
+                raise ShapeError(position, "is %s" % _type_name(item))
+        except (KeywardError, _key_store.FileNameError, ShapeError) as exc:
             errors.append(str(exc))
 
     taken = {}

@@ -4,17 +4,20 @@
 """A directory of files written by public_key_store: names, the manifest, plans and safe writes.
 
 Runs on hosts: standard library only, Python 3.6 and later, and no key parsing at all. The
-action plugin validates the keys and renders every file on the controller; the module gets
-each file's name and text and only decides what to write, remove or leave alone.
+action plugin validates the keys and renders each key's PEM and JWK on the controller; the
+module gets each file's name, kind and text and only decides what to write, keep, remove or
+leave alone (assembling the bundle and JWKS with _key_bundle, retiring keys included).
 
 - check_file_name() / key_stem(): the naming rules (the action plugin names files with them,
   the module re-checks every name it is given).
-- plan(): the wanted files against the directory and its manifest -> per-file changes.
+- plan(): the wanted files against the directory and its manifest -> per-file changes, with
+  unlisted keys kept as retiring under retire_after (_key_lifetime's rule, the host's clock).
 - locked(), write_temp(), fsync_dir(), read_existing(): the pieces of a safe, atomic update.
 
 The manifest (MANIFEST, a hidden JSON file in the directory) lists the files this module
-wrote, each with the SHA-256 of what it wrote. A listed file is removed (with exclusive) only
-while it is still a regular file holding exactly those bytes; nothing else is ever removed.
+wrote, each with the SHA-256 of what it wrote and a record (kind; for keys fingerprint, JWK
+and times). A listed file is removed (with exclusive) only while it is still a regular file
+holding exactly those bytes; nothing else is ever removed.
 
 FOR INTERNAL COLLECTION USE ONLY.
 """
@@ -430,6 +433,10 @@ def plan(directory, files, exclusive=False, retire_after=None, now=None):
         rec = record(sha256_hex(wanted.content), wanted.kind, written_at=_written_at(change, old, now_text))
         if wanted.kind == "key":
             rec["fingerprint_sha256"] = _key_bundle.pem_fingerprint(wanted.content)
+            if rec["fingerprint_sha256"] is None:
+                # The controller renders keys as one canonical PEM block; anything else is no key.
+                problems.append("%s is given as a key but is not one canonical PUBLIC KEY PEM block" % name)
+                continue
             rec["jwk"] = wanted.jwk
             key_files.append(_key_bundle.KeyFile(name, wanted.content.decode("ascii"), wanted.jwk,
                                                  rec["fingerprint_sha256"]))
@@ -455,16 +462,16 @@ def plan(directory, files, exclusive=False, retire_after=None, now=None):
             warnings.append("%s is listed in the manifest but no longer holds what this module wrote; left alone"
                             % path)
             continue
-        file_kind = old["kind"] or kind_of(before)
-        if retire_after is None or file_kind != "key":
+        # Only a file that is one canonical PEM block retires into the bundle, whatever the manifest says.
+        fingerprint = _key_bundle.pem_fingerprint(before)
+        if retire_after is None or (old["kind"] or kind_of(before)) != "key" or fingerprint is None:
             changes.append(Change(name, path, "removed", before, None, kind))
             continue
         fate = _key_lifetime.retirement(old["retiring_since"], retire_after, now)
         if fate.remove:
             changes.append(Change(name, path, "removed", before, None, kind))
             continue
-        rec = dict(old, sha256=sha256_hex(before), kind="key",
-                   fingerprint_sha256=old["fingerprint_sha256"] or _key_bundle.pem_fingerprint(before),
+        rec = dict(old, sha256=sha256_hex(before), kind="key", fingerprint_sha256=fingerprint,
                    written_at=old["written_at"] or mtime_text(path),
                    retiring_since=_key_lifetime.utc_text(fate.since), retire_at=_key_lifetime.utc_text(fate.retire_at))
         records_after[name] = rec

@@ -47,9 +47,19 @@ options:
         type: str
         required: true
       content:
-        description: The exact text of the file.
+        description: The exact text of the file (empty for the bundle and the JWKS document, which the host assembles).
         type: str
         required: true
+      kind:
+        description: What the file is. The host assembles the V(bundle) and V(jwks) files from the V(key) files.
+        type: str
+        choices: [key, bundle, jwks, document]
+        default: document
+        version_added: 0.2.0
+      jwk:
+        description: For a V(key), its JWK, kept in the manifest so that the key stays in the JWKS document while it retires.
+        type: dict
+        version_added: 0.2.0
   path:
     description:
       - The directory, as an absolute path. It is created with its parents when missing.
@@ -61,7 +71,11 @@ options:
       - Key records from any keyward.keys lookup (C(return_format=dict)) or C(*_info) module can be given as
         they are. Their other fields (C(provider), C(metadata), ...) are ignored, as is C(public_key_raw) when
         C(public_key) is set.
-      - With O(exclusive=false) files of keys dropped from this list stay; see O(exclusive).
+      - With O(exclusive=false) files of keys dropped from this list stay; see O(exclusive) and O(retire_after).
+      - An item may also be the key itself as a string, what every keyward.keys public-key lookup returns by
+        default (added in 0.2.0). It is written to C(sha256-<first 16 hex digits of its fingerprint>.pem).
+      - An item of any other shape fails the task with one line naming its position and index and the accepted
+        shapes; nothing is written.
     type: list
     elements: dict
     default: []
@@ -173,8 +187,8 @@ notes:
     (O(retire_after)), and shows in diff mode as a change of the key's state.
   - The bundle and the JWKS document are assembled on the host from the keys' PEM and JWK texts rendered on
     the controller, because only the host's manifest knows which keys are retiring.
-  - The reason for validating in an action plugin rather than in the role is in the collection's
-    C(docs/trust_store.md).
+  - The reasons for validating in an action plugin rather than in the role, and how retiring keys are kept, are
+    in the collection's guide R(How trust_store and public_key_store work,ansible_collections.keyward.keys.docsite.trust_store).
   - The role C(keyward.keys.trust_store) calls this module once per host, with handler wiring.
 extends_documentation_fragment:
   - ansible.builtin.files
@@ -554,7 +568,6 @@ class StoreRun(object):
         if self.module._diff:
             result["diff"] = self.diffs
         return result
-
 
     @staticmethod
     def lifecycle_diff(change, rec):

@@ -18,8 +18,18 @@ description:
     whether its file still holds exactly what the store wrote, and the files the store did not write.
   - Read-only. Needs only Python's standard library (Python 3.6 or later) on the host and parses no key.
     Symlinks are never followed.
-  - Feed the results of many hosts to the P(keyward.keys.trust_store_drift#filter) filter to see which hosts
+  - Feed the results of many hosts to the C(keyward.keys.trust_store_drift) filter to see which hosts
     hold which keys.
+  - "The result's list C(keys) has one entry per key file the store manages (listed in its manifest), in file-name
+    order, each with: C(name) (the file name without C(.pem)); C(path); C(fingerprint_sha256) (lowercase hex
+    SHA-256 of the key's SubjectPublicKeyInfo DER, as the store wrote it); C(state), V(active) while a run lists
+    the key or V(retiring) once a run no longer lists it and it waits out its grace; C(written_at), when the
+    store wrote the file's current content; C(retiring_since), when a run first found the key unlisted, and
+    C(retire_at), from when the next run removes it (both null while the key is active); C(intact), whether
+    the file still holds exactly the bytes the store wrote (false when it was edited, replaced or removed).
+    Times are ISO-8601 UTC from the host's clock."
+  - Read the list as C(result['keys']), not C(result.keys), which in Jinja is the dictionary's own method. For the
+    same reason it is described here and not under Return Values, where ansible-test does not allow that name.
   - A store written by release 0.1.0 (manifest version 2) records no fingerprints, states or times; for its
     files the fingerprint is taken from the file when it is intact and C(written_at) is its modification time.
 author:
@@ -59,46 +69,6 @@ exists:
   returned: always
   type: bool
   sample: true
-keys:
-  description: One entry per key file the store manages (listed in its manifest), in file-name order.
-  returned: always
-  type: list
-  elements: dict
-  contains:
-    name:
-      description: The key's name, its file name without C(.pem).
-      type: str
-      sample: signer-2025
-    path:
-      description: The key's file.
-      type: str
-      sample: /etc/keyward/trust/signer-2025.pem
-    fingerprint_sha256:
-      description: Lowercase hex SHA-256 of the key's SubjectPublicKeyInfo DER, as the store wrote it.
-      type: str
-      sample: 3b9a0c4f1e1d5c2b7a8f9e0d1c2b3a4f5e6d7c8b9a0f1e2d3c4b5a69788796a5
-    state:
-      description: V(active) while the key is listed; V(retiring) once a run no longer lists it and it waits out its grace.
-      type: str
-      sample: active
-    written_at:
-      description: When the store wrote the file's current content (ISO-8601 UTC, host clock).
-      type: str
-      sample: "2026-12-01T08:00:00Z"
-    retiring_since:
-      description: When a run first found the key unlisted; null while it is active.
-      type: str
-      sample: "2026-12-07T09:30:00Z"
-    retire_at:
-      description: From when the next run removes the key; null while it is active.
-      type: str
-      sample: "2026-12-14T09:30:00Z"
-    intact:
-      description:
-        - Whether the file still holds exactly the bytes the store wrote. False when it was edited, replaced
-          (a symlink, another file) or removed.
-      type: bool
-      sample: true
 unmanaged:
   description: Names of the other entries in the directory, which the store did not write (its manifest excluded).
   returned: always

@@ -265,6 +265,18 @@ PY36_PLAYBOOK = """
         dir_mode: "0750"
         exclusive: true
       register: second
+    - name: Drop a key, keeping it retiring (issue 19)
+      keyward.keys.public_key_store:
+        path: "{{ store_dir }}"
+        keys: "{{ store_keys[1:] }}"
+        bundle: bundle.pem
+        jwks: jwks.json
+        retire_after: 1h
+      register: rotated
+    - name: Read the store
+      keyward.keys.trust_store_info:
+        path: "{{ store_dir }}"
+      register: info
     - name: Pin the keys
       keyward.keys.known_keys:
         path: "{{ pins_file }}"
@@ -278,13 +290,14 @@ PY36_PLAYBOOK = """
       changed_when: false
     - name: Record the results
       ansible.builtin.copy:
-        content: "{{ {'first': first, 'second': second, 'pinned': pinned, 'python': python.stdout} | to_json }}"
+        content: "{{ {'first': first, 'second': second, 'rotated': rotated, 'info': info, 'pinned': pinned,
+                      'python': python.stdout} | to_json }}"
         dest: "{{ results_file }}"
         mode: "0600"
 """
 
 
-def test_public_key_store_and_known_keys_on_python_3_6(run_playbook, tmp_path):
+def test_public_key_store_trust_store_info_and_known_keys_on_python_3_6(run_playbook, tmp_path):
     import ansible
 
     if not ansible.__version__.startswith("2.16."):
@@ -314,6 +327,13 @@ def test_public_key_store_and_known_keys_on_python_3_6(run_playbook, tmp_path):
     assert (store_dir / "10.0.0.5_2886.pem").read_text() == K.spki_pem(RSA_A)
     assert stat.S_IMODE(os.stat(str(store_dir)).st_mode) == 0o750
     assert stat.S_IMODE(os.stat(str(store_dir / "ed.pem")).st_mode) == 0o640
+    assert [(r["name"], r["fingerprint_sha256"]) for r in data["rotated"]["retiring"]] == [
+        ("10.0.0.5_2886", records[0]["fingerprint_sha256"])]
+    assert (store_dir / "bundle.pem").read_text() == K.spki_pem(RSA_A) + K.spki_pem(ED)
+    assert [(k["name"], k["state"], k["intact"], k["fingerprint_sha256"]) for k in data["info"]["keys"]] == [
+        ("10.0.0.5_2886", "retiring", True, records[0]["fingerprint_sha256"]),
+        ("ed", "active", True, records[1]["fingerprint_sha256"])]
+    assert (data["info"]["bundle"], data["info"]["jwks"], data["info"]["unmanaged"]) == ("bundle.pem", "jwks.json", [])
     assert [p["state"] for p in data["pinned"]["pins"]] == ["new", "new"]
     # The 2048-bit RSA key is not below warn_key_size; the Ed25519 key's 256 bits are not comparable.
     assert not data["pinned"].get("warnings")

@@ -123,9 +123,9 @@ def test_prepare_refuses_before_the_host_with_every_problem():
     assert text.startswith("nothing was written to /srv/trust: ")
     for needle in ("'../x' contains a path separator", "key pinned: fingerprint mismatch",
                    "key priv: the public key is not usable: it is a private key",
-                   "key empty: no public_key (or public_key_raw) was given",
+                   "keys entry #5 (index 4) is a dict (empty) with no public_key (or public_key_raw)",
                    "ncloud_kms: key tag1: the public key is not usable", "both be written to good.pem",
-                   "key #8 is a str", "bundle 'good.pem' is also the file name of key good",
+                   "keys entry #8 (index 7) is a string but not a public key", "bundle 'good.pem' is also the file name of key good",
                    "jwks '../j.json' contains a path separator"):
         assert needle in text
     assert action.prepare({"keys": "nope"})[2].errors == ["keys must be a list, not str"]
@@ -172,3 +172,43 @@ def test_the_module_gets_no_key_shaped_option():
     args, _warnings, _error = action.prepare({"path": "/t", "keys": [{"name": "k", "public_key": K.pkcs1_b64(RSA)}]})
     assert set(args) == {"path", "_files"}
     assert _key_store.check_file_name(args["_files"][0]["name"]) == "k.pem"
+
+
+SHAPES = "an entry is a key record, a dict {name, public_key, expected_fingerprint?} or a PEM string"
+
+
+def test_pem_strings_are_keys_named_after_their_fingerprint():
+    crlf = K.spki_pem(ED).replace("\n", "\r\n")
+    args, warnings, error = action.prepare({"path": "/t", "bundle": "b.pem", "jwks": "jwks.json",
+                                            "keys": [K.spki_pem(RSA), crlf, K.pkcs1_b64(RSA2), {"name": "named", "public_key": K.spki_pem(RSA)}]})
+    assert error is None and warnings == []
+    names = dict((key, "sha256-%s.pem" % _keys.fingerprint_sha256(K.spki_der(key))[:16]) for key in (RSA, RSA2, ED))
+    files = files_of(args)
+    assert sorted(files) == sorted(["b.pem", "jwks.json", "named.pem"] + list(names.values()))
+    for key, name in names.items():
+        assert files[name] == K.spki_pem(key)
+    assert [f["jwk"] for f in args["_files"] if f["name"] == names[ED]] == [jwk_of(ED)]
+    # Listed twice (as a string and by name): one file each, the key once in the bundle.
+    assert files["b.pem"].count(K.spki_pem(RSA)) == 1
+
+
+@pytest.mark.parametrize("entry, problem", [
+    (42, "keys entry #2 (index 1) is a number"),
+    (None, "keys entry #2 (index 1) is null"),
+    (["x"], "keys entry #2 (index 1) is a list"),
+    ({"fingerprint": "ab"}, "keys entry #2 (index 1) is a dict with no public_key (or public_key_raw)"),
+    ({"public_key": "-"}, "keys entry #2 (index 1) has a public_key but no name (or key_id)"),
+    ("signer-2025", "keys entry #2 (index 1) is a string but not a public key"),
+])
+def test_an_entry_of_the_wrong_shape_is_one_line_naming_it_and_the_shapes(entry, problem):
+    _args, _warnings, error = action.prepare({"path": "/t", "keys": [K.spki_pem(RSA), entry]})
+    assert len(error.errors) == 1
+    assert error.errors[0].startswith(problem) and error.errors[0].endswith(SHAPES)
+    assert "\n" not in str(error) and str(error).startswith("nothing was written to /t: ")
+
+
+def test_a_bad_retire_after_fails_on_the_controller():
+    _args, _warnings, error = action.prepare({"path": "/t", "retire_after": "a week", "keys": []})
+    assert error.errors == ["retire_after must be seconds or a duration like 90s, 15m, 12h or 7d, not 'a week'"]
+    args, _warnings, error = action.prepare({"path": "/t", "retire_after": "7d", "keys": []})
+    assert error is None and args["retire_after"] == "7d"

@@ -235,3 +235,24 @@ def test_info_reports_unmanaged_files_and_a_missing_directory(store, info, tmp_p
     missing = info(path=os.path.join(d, "nowhere"))
     assert {k: missing[k] for k in ("exists", "keys", "unmanaged", "bundle", "jwks")} == {
         "exists": False, "keys": [], "unmanaged": [], "bundle": None, "jwks": None}
+
+
+def test_the_host_takes_as_key_only_one_canonical_pem_block(capsys, tmp_path):
+    files = wire(["a"]) + [{"name": "fake.pem", "content": "not a key\n", "kind": "key"}]
+    result = call(public_key_store, capsys, path=str(tmp_path), _files=files)
+    assert result["failed"] is True
+    assert "fake.pem is given as a key but is not one canonical PUBLIC KEY PEM block" in result["msg"]
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_a_manifest_that_calls_a_document_a_key_cannot_put_it_in_the_bundle(store, capsys, tmp_path):
+    d = str(tmp_path)
+    call(public_key_store, capsys, path=d, _files=wire(["b"]) + [{"name": "notes.txt", "content": "hello\n"}])
+    path = os.path.join(d, _key_store.MANIFEST)
+    manifest = json.load(open(path))
+    manifest["records"]["notes.txt"]["kind"] = "key"   # a hand edit
+    with open(path, "w") as handle:
+        json.dump(manifest, handle)
+    result = store(["b"], retire_after=60)
+    assert states(result)["notes.txt"] == "removed" and result["retiring"] == []
+    assert bundle(d) == PEMS["b"]
