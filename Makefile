@@ -6,6 +6,7 @@
 #   make install      that tarball installed under        .build/installed/ansible_collections
 #   make demo         build, install, start the emulators on loopback and run demo/demo.yml
 #   make bench        benchmarks/ (prints figures and ratios; not a test)
+#   make eda          the event source and rulebook under ansible-rulebook (.venv/eda, Java 17+)
 #   make sanity | units | units-ansible-test | integration   (both cores; or e.g. sanity-2.16)
 #   make clean        remove .build/ and tests/output/;  make distclean also removes .venv/
 
@@ -162,6 +163,8 @@ bench: venv-$(TOOLS_CORE) | $(LINK)
 	$(call venv,$(TOOLS_CORE))/bin/python benchmarks/cache_hit_cpu.py
 	$(call venv,$(TOOLS_CORE))/bin/python benchmarks/cache_hit_instructions.py
 	$(call venv,$(TOOLS_CORE))/bin/python benchmarks/trust_store_report.py
+	$(MAKE) --no-print-directory venv-eda
+	$(EDA_VENV)/bin/python benchmarks/eda_rotation.py
 
 $(TARBALL): $(SOURCES) | venv-$(TOOLS_CORE)
 	@$(call venv,$(TOOLS_CORE))/bin/python scripts/collection_tree.py .build/src
@@ -228,3 +231,45 @@ changelog: venv-lint | $(LINK)
 
 release: changelog
 	$(MAKE) --no-print-directory build
+
+# ---------------------------------------------------------------------------------------------
+# Event-Driven Ansible (issue 20): ansible-rulebook runs extensions/eda against the emulators.
+#
+#   make eda          tests/eda with pytest in .venv/eda (ansible-rulebook, which needs Java 17+:
+#                     a headless JRE is installed from the system's packages when `java` is missing)
+#   make venv-eda     .venv/eda from tests/eda/requirements.txt (+ requirements.txt, EDA_CORE_SPEC)
+
+EDA_PYTHON    ?= $(PYTHON_2.21)
+EDA_PYVER     := 3.12
+EDA_CORE_SPEC ?= ansible-core>=2.21,<2.22
+EDA_VENV      := .venv/eda
+EDA_STAMP      = $(EDA_VENV)/.ready-$(shell { echo '$(EDA_CORE_SPEC) $(EDA_PYTHON)'; cat requirements.txt tests/eda/requirements.txt; } | sha256sum | cut -c1-12)
+
+TEST_STAGES += eda
+TEST_ORDER  += eda
+
+.PHONY: eda venv-eda java-runtime
+
+venv-eda: $(EDA_STAMP) java-runtime
+
+$(EDA_STAMP):
+	@echo "==> virtualenv $(EDA_VENV): $(EDA_CORE_SPEC) on $(EDA_PYTHON)"; start=$$SECONDS; \
+	$(EDA_VENV)/bin/python -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(EDA_PYVER)")' 2>/dev/null \
+	  || { rm -rf $(EDA_VENV) && $(EDA_PYTHON) -m venv $(EDA_VENV); }; \
+	$(EDA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+	  '$(EDA_CORE_SPEC)' -r requirements.txt -r tests/eda/requirements.txt; \
+	rm -f $(EDA_VENV)/.ready-*; touch $@; \
+	echo "==> virtualenv $(EDA_VENV): ready in $$((SECONDS - start))s"
+
+# ansible-rulebook's rule engine (drools) runs in a JVM. Debian/Ubuntu: a headless JRE 17.
+java-runtime:
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "==> java not found: installing openjdk-17-jre-headless (ansible-rulebook needs Java 17+)"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    --no-install-recommends openjdk-17-jre-headless >/dev/null; \
+	  java -version; }
+
+eda: venv-eda | $(LINK)
+	@$(STAGE) run eda --junit .build/results/eda.xml -- env ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.build/collections \
+	  $(EDA_VENV)/bin/python -m pytest tests/eda -ra --junitxml=.build/results/eda.xml $(PYTEST_ARGS)

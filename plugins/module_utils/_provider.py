@@ -23,6 +23,8 @@ A provider module (module_utils/_<provider>.py) declares one `PROVIDER = Provide
     finish      finish(items, options) -> items, applied to a list after the cache (values that
                 depend on the clock, such as days until expiry, are never cached)
     max_workers the bound on concurrent requests for one call, sized for its rate limits
+    not_found   not_found(error) -> True when a ProviderError is the provider's documented answer
+                for a key that does not exist (the event source reports such a term as removed)
 
 canonical_term, term_options, check_record and finish also apply to answers from the run-wide
 cache, which a lookup reads without loading the provider: they live in a small rules module
@@ -45,7 +47,7 @@ from ._pins import apply_checks, normalize_pins
 class Provider(object):
     def __init__(self, name, var_prefix, options, client, check_term=None, profile=None, records=True,
                  check_record=None, finish=None, max_workers=None, term_name="key",
-                 canonical_term=None, term_options=()):
+                 canonical_term=None, term_options=(), not_found=None):
         self.name = name
         self.var_prefix = var_prefix
         self.options = options
@@ -59,6 +61,11 @@ class Provider(object):
         self.term_name = term_name
         self._canonical_term = canonical_term
         self.term_options = tuple(term_options)
+        self._not_found = not_found
+
+    def is_not_found(self, error):
+        """True when error says that the key does not exist (and nothing else went wrong)."""
+        return self._not_found is not None and bool(self._not_found(error))
 
     def tables(self):
         """The option tables of the provider's plugins: pins only where results are key records."""

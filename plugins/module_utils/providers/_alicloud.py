@@ -430,6 +430,14 @@ class AlibabaIdaasClient(object):
         return records
 
 
+def key_not_found(error):
+    """EntityNotExists.ClientPublicKey (or EntityNotFound.ClientPublicKey): that key is gone. A
+    missing instance or application is a configuration error, not a removed key."""
+    code = getattr(error, "code", None)
+    return isinstance(code, str) and code.startswith(("EntityNotExists.ClientPublicKey",
+                                                      "EntityNotFound.ClientPublicKey"))
+
+
 PROVIDER = Provider(
     name=NAME,
     var_prefix=VAR_PREFIX,
@@ -438,4 +446,5 @@ PROVIDER = Provider(
     check_term=check_client_public_key_id,
     profile=PROFILE,
     term_name="ClientPublicKeyId",
+    not_found=key_not_found,
 )

@@ -405,6 +405,11 @@ class HuaweiKmsClient(object):
         return key_record(NAME, key_id, raw, metadata)
 
 
+def key_not_found(error):
+    """KMS.0207 "The key does not exist." (HTTP 404): the documented answer for a missing key."""
+    return getattr(error, "code", None) == "KMS.0207"
+
+
 PROVIDER = Provider(
     name=NAME,
     var_prefix="huaweicloud",
@@ -413,4 +418,5 @@ PROVIDER = Provider(
     check_term=check_key_id,
     profile=PROFILE,
     term_name="key ID",
+    not_found=key_not_found,
 )

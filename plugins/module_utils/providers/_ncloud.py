@@ -313,6 +313,12 @@ class NcloudKmsClient(object):
             raise self.transport.error(reply, key_tag, exc.detail, code=exc.code, error_class=type(exc))
 
 
+def key_not_found(error):
+    """KMS's own 404 NOT_FOUND for a keyTag (or key_version) it does not have; a gateway 404
+    (errorCode 300, an unknown path) says nothing about the key."""
+    return getattr(error, "status", None) == 404 and getattr(error, "code", None) == "NOT_FOUND"
+
+
 PROVIDER = Provider(
     name=NAME,
     var_prefix=VAR_PREFIX,
@@ -321,4 +327,5 @@ PROVIDER = Provider(
     check_term=check_key_tag,
     profile=PROFILE,
     term_name="keyTag",
+    not_found=key_not_found,
 )
