@@ -19,7 +19,7 @@ costs; the fixed costs (start-up, parsing the play, the single fetch that warms 
 out instead of being spread over the hosts. It prints that per case and above the env baseline,
 all measured side by side in one run.
 
-Usage: python benchmarks/cache_hit_cpu.py [--hosts 40] [--forks 5] [--rounds 5] [--only WORD]
+Usage: python benchmarks/cache_hit_cpu.py [--hosts 60] [--forks 10] [--rounds 5] [--only WORD]
 Not a test: it asserts nothing; compare the differences, not the seconds.
 """
 
@@ -101,13 +101,14 @@ def cpu_of_run(inventory, expr, workdir, forks, env, play_text=MEASURED):
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         sys.exit("ansible-playbook failed:\n%s\n%s" % (proc.stdout[-3000:], proc.stderr[-3000:]))
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return ((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+            after.ru_minflt - before.ru_minflt)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hosts", type=int, default=40)
-    parser.add_argument("--forks", type=int, default=5)
+    parser.add_argument("--hosts", type=int, default=60)
+    parser.add_argument("--forks", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", action="append", default=[], metavar="WORD",
                         help="measure only the cases whose label contains WORD (env is always measured)")
@@ -141,35 +142,44 @@ def main():
             # one fetch that warms the cache) cancel out instead of being spread over the hosts.
             rounds = []
             for _round in range(args.rounds):
-                per_host, whole = {}, {}
+                per_host, whole, faults = {}, {}, {}
                 for label, expr in cases:
-                    warm = cpu_of_run(inventory, expr, workdir, args.forks, env, WARM)
-                    measured = cpu_of_run(inventory, expr, workdir, args.forks, env, MEASURED)
-                    per_host[label] = (measured - warm) * 1000.0 / args.hosts
-                    whole[label] = measured * 1000.0 / args.hosts
-                rounds.append((per_host, whole))
+                    warm_cpu, warm_faults = cpu_of_run(inventory, expr, workdir, args.forks, env, WARM)
+                    cpu, run_faults = cpu_of_run(inventory, expr, workdir, args.forks, env, MEASURED)
+                    per_host[label] = (cpu - warm_cpu) * 1000.0 / args.hosts
+                    whole[label] = cpu * 1000.0 / args.hosts
+                    faults[label] = (run_faults - warm_faults) / float(args.hosts)
+                rounds.append((per_host, whole, faults))
         finally:
             kms.stop()
             agent.stop()
+    report(cases, rounds, args)
+
+
+def report(cases, rounds, args):
     base = cases[0][0]
-    print("%d hosts, %d forks, %d rounds: CPU (user + system) of the whole ansible-playbook process tree"
-          % (args.hosts, args.forks, args.rounds))
+    print("%d hosts, %d forks, %d rounds: CPU (user + system) and minor page faults of the whole"
+          " ansible-playbook process tree" % (args.hosts, args.forks, args.rounds))
     print("per host-task: (run with the task - run without) / hosts; whole run: run with the task / hosts,")
     print("so it also spreads the warm-up fetch over the hosts. Medians of each round's difference to env (min-max).")
-    print("%-22s %16s %26s %26s %14s" % (
-        "case", "ms per host-task", "over env, per host-task", "over env, whole run", "/ same docs"))
+    print("%-22s %16s %26s %26s %12s %16s" % (
+        "case", "ms per host-task", "over env, per host-task", "over env, whole run", "/ same docs",
+        "faults over env"))
     docs = cases[1][0] if len(cases) > 1 and "docs" in cases[1][0] else None
     for label, _expr in cases:
-        over = sorted(per_host[label] - per_host[base] for per_host, _whole in rounds)
-        over_whole = sorted(whole[label] - whole[base] for _per_host, whole in rounds)
+        over = sorted(per_host[label] - per_host[base] for per_host, _whole, _faults in rounds)
+        over_whole = sorted(whole[label] - whole[base] for _per_host, whole, _faults in rounds)
         # The cost over env as a multiple of the do-nothing lookup's, each round on its own: steadier
         # than milliseconds when the machine's speed drifts.
         ratio = sorted((per_host[label] - per_host[base]) / (per_host[docs] - per_host[base])
-                       for per_host, _whole in rounds if per_host[docs] > per_host[base]) if docs else []
-        print("%-22s %16.1f %12.1f (%4.1f to %4.1f) %12.1f (%4.1f to %4.1f) %14s" % (
-            label, statistics.median(per_host[label] for per_host, _whole in rounds),
+                       for per_host, _whole, _faults in rounds if per_host[docs] > per_host[base]) if docs else []
+        # Minor page faults per host-task over env: pages a worker touches for the first time, its
+        # own new memory and the parent's pages it writes to after the fork (copy-on-write).
+        faults = statistics.median(faults[label] - faults[base] for _per_host, _whole, faults in rounds)
+        print("%-22s %16.1f %12.1f (%4.1f to %4.1f) %12.1f (%4.1f to %4.1f) %12s %16.0f" % (
+            label, statistics.median(per_host[label] for per_host, _whole, _faults in rounds),
             statistics.median(over), over[0], over[-1], statistics.median(over_whole), over_whole[0], over_whole[-1],
-            "%.2f" % statistics.median(ratio) if ratio and label != base else "-"))
+            "%.2f" % statistics.median(ratio) if ratio and label != base else "-", faults))
 
 
 if __name__ == "__main__":

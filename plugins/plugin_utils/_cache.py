@@ -68,6 +68,33 @@ def read_entry(directory, material, now):
     return entry if isinstance(entry, dict) and entry.get("expires", 0) >= now else None
 
 
+def option_defs_path(directory, module_name, documentation):
+    """Where this run keeps a lookup's option definitions, named by its module and documentation."""
+    digest = hashlib.sha256((module_name + "\n" + documentation).encode("utf-8")).hexdigest()
+    return os.path.join(directory, "options-%s.json" % digest)
+
+
+def register_option_defs(module_name, documentation):
+    """Give Ansible's config manager the option definitions an earlier worker of this run saved
+    (_record_cache.save_option_defs). Ansible's plugin loader parses a plugin's documentation and
+    doc fragments only when no definitions are registered under its name, and that parse is most
+    of what a cache hit costs. True when registered; on any doubt the loader parses as usual."""
+    from ansible import constants as C
+
+    directory = run_cache_dir()
+    try:
+        if not is_ours(directory):
+            return False
+        with open(option_defs_path(directory, module_name, documentation), encoding="utf-8") as handle:
+            saved = json.load(handle)  # {name: the plugin loader's name for it, defs}
+    except (OSError, ValueError):
+        return False
+    if not isinstance(saved, dict) or not isinstance(saved.get("name"), str) or not isinstance(saved.get("defs"), dict):
+        return False
+    C.config.initialize_plugin_configuration_definitions("lookup", saved["name"], saved["defs"])
+    return True
+
+
 def cached_value(material):
     """A cache hit's value for material; None for no entry or a cached failure."""
     entry = read_entry(run_cache_dir(), material, time.time())

@@ -25,7 +25,8 @@ import time
 
 from ansible_collections.keyward.keys.plugins.module_utils._errors import OptionError, ProviderError, error_from_dict
 from ansible_collections.keyward.keys.plugins.module_utils._key_store import write_temp
-from ansible_collections.keyward.keys.plugins.plugin_utils._cache import cache_name, is_ours, read_entry, run_cache_dir
+from ansible_collections.keyward.keys.plugins.plugin_utils._cache import (
+    cache_name, is_ours, option_defs_path, read_entry, run_cache_dir)
 
 ENTRY_TTL = 3600.0  # a single run rarely lasts longer; past this a key is fetched again
 ERROR_TTL = 30.0
@@ -93,3 +94,16 @@ class RecordCache(object):
         except OSError:
             os.unlink(tmp)
             raise
+
+
+def save_option_defs(module_name, documentation, load_name, defs):
+    """Save the option definitions Ansible parsed from a lookup's documentation, for the run's
+    later workers (_cache.register_option_defs). Only definitions that JSON keeps as they are."""
+    try:
+        if json.loads(json.dumps(defs)) != defs:
+            return
+        cache = RecordCache()
+        cache._ensure_dir()
+        cache._write(option_defs_path(cache.directory, module_name, documentation), {"name": load_name, "defs": defs})
+    except (TypeError, ValueError, OSError, OptionError):
+        pass  # the next worker parses the documentation again, as Ansible does without us
