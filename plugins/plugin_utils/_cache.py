@@ -81,13 +81,13 @@ def register_option_defs(module_name, documentation):
     of what a cache hit costs. True when registered; on any doubt the loader parses as usual."""
     from ansible import constants as C
 
-    directory = run_cache_dir()
     try:
+        directory = run_cache_dir()
         if not is_ours(directory):
             return False
         with open(option_defs_path(directory, module_name, documentation), encoding="utf-8") as handle:
             saved = json.load(handle)  # {name: the plugin loader's name for it, defs}
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError):  # TypeError: no per-run temp dir
         return False
     if not isinstance(saved, dict) or not isinstance(saved.get("name"), str) or not isinstance(saved.get("defs"), dict):
         return False
