@@ -17,7 +17,13 @@ Each case runs twice: the play that warms the cache once (run_once), and the sam
 measured task on every host. Their difference, divided by the hosts, is the CPU one host-task
 costs; the fixed costs (start-up, parsing the play, the single fetch that warms the cache) cancel
 out instead of being spread over the hosts. It prints that per case and above the env baseline,
-all measured side by side in one run.
+all measured side by side in one run, with the minor page faults per host-task above env: the
+pages a worker touches for the first time, its own new memory and the parent's pages it writes
+to after the fork (copy-on-write), which instruction counts do not show.
+
+The same-docs lookup is not a floor: Ansible parses its documentation in every worker, while
+this collection's lookups register the option definitions the run's first worker saved
+(docs/decisions.md).
 
 Usage: python benchmarks/cache_hit_cpu.py [--hosts 60] [--forks 10] [--rounds 5] [--only WORD]
 Not a test: it asserts nothing; compare the differences, not the seconds.

@@ -76,7 +76,7 @@ def option_defs_path(directory, module_name, documentation):
 
 def register_option_defs(module_name, documentation):
     """Give Ansible's config manager the option definitions an earlier worker of this run saved
-    (_record_cache.save_option_defs). Ansible's plugin loader parses a plugin's documentation and
+    (RecordCache.save_option_defs). Ansible's plugin loader parses a plugin's documentation and
     doc fragments only when no definitions are registered under its name, and that parse is most
     of what a cache hit costs. True when registered; on any doubt the loader parses as usual."""
     from ansible import constants as C

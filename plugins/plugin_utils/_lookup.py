@@ -73,11 +73,11 @@ class KeywardLookupBase(LookupBase):
 
         definitions = C.config.get_configuration_definitions("lookup", self._load_name) or {}
         if not self._saved_option_defs and definitions:
-            from ansible_collections.keyward.keys.plugins.plugin_utils._record_cache import save_option_defs
+            from ansible_collections.keyward.keys.plugins.plugin_utils._record_cache import RecordCache
 
             type(self)._saved_option_defs = True
             module = type(self).__module__
-            save_option_defs(module, sys.modules[module].DOCUMENTATION, self._load_name, definitions)
+            RecordCache().save_option_defs(module, sys.modules[module].DOCUMENTATION, self._load_name, definitions)
         definitions = {name: spec for name, spec in definitions.items() if name[0] != "_"}
         if not set(kwargs) <= set(definitions):
             raise self.fetch_path().unknown_options(self.PROVIDER, definitions, kwargs)

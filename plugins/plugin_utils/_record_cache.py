@@ -87,6 +87,17 @@ class RecordCache(object):
                 raise
             return {"error": (exc.scrubbed(secrets) if secrets else exc).to_dict(), "expires": now + self.error_ttl}
 
+    def save_option_defs(self, module_name, documentation, load_name, defs):
+        """Save the option definitions Ansible parsed from a lookup's documentation, for the run's
+        later workers (_cache.register_option_defs). Only definitions JSON gives back unchanged."""
+        try:
+            if json.loads(json.dumps(defs)) != defs:
+                return
+            self._ensure_dir()
+            self._write(option_defs_path(self.directory, module_name, documentation), {"name": load_name, "defs": defs})
+        except (TypeError, ValueError, OSError, OptionError):
+            pass  # the next worker has Ansible parse the documentation, as without this
+
     def _write(self, path, entry):
         tmp = write_temp(self.directory, json.dumps(entry).encode("utf-8"))
         try:
@@ -95,15 +106,3 @@ class RecordCache(object):
             os.unlink(tmp)
             raise
 
-
-def save_option_defs(module_name, documentation, load_name, defs):
-    """Save the option definitions Ansible parsed from a lookup's documentation, for the run's
-    later workers (_cache.register_option_defs). Only definitions that JSON keeps as they are."""
-    try:
-        if json.loads(json.dumps(defs)) != defs:
-            return
-        cache = RecordCache()
-        cache._ensure_dir()
-        cache._write(option_defs_path(cache.directory, module_name, documentation), {"name": load_name, "defs": defs})
-    except (TypeError, ValueError, OSError, OptionError):
-        pass  # the next worker parses the documentation again, as Ansible does without us

@@ -2,7 +2,7 @@
 # Copyright: keyward.keys contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Option definitions saved for a run's later workers (_cache.register_option_defs,
-_record_cache.save_option_defs): a later worker gets exactly what Ansible parsed, without the parse.
+RecordCache.save_option_defs): a later worker gets exactly what Ansible parsed, without the parse.
 
 The real plugin loader runs in a fresh interpreter that forks its workers as ansible-playbook does.
 """
@@ -93,21 +93,21 @@ DEFS = {"cache": {"type": "bool", "default": True, "env": [{"name": "EXAMPLE_CAC
 def test_saved_definitions_are_registered_under_the_loaders_name(run_dir):
     from ansible import constants as C
 
-    _record_cache.save_option_defs(MODULE, "doc", "example.test.probe", DEFS)
+    _record_cache.RecordCache().save_option_defs(MODULE, "doc", "example.test.probe", DEFS)
     assert oct(os.stat(run_dir).st_mode & 0o777) == "0o700"
     assert _cache.register_option_defs(MODULE, "doc") is True
     assert C.config.get_configuration_definitions("lookup", "example.test.probe") == DEFS
 
 
 def test_definitions_saved_for_other_documentation_are_not_used(run_dir):
-    _record_cache.save_option_defs(MODULE, "the documentation as it was", "example.test.probe", DEFS)
+    _record_cache.RecordCache().save_option_defs(MODULE, "the documentation as it was", "example.test.probe", DEFS)
     assert _cache.register_option_defs(MODULE, "the documentation now") is False
     assert _cache.register_option_defs(MODULE.replace("probe", "other"), "the documentation as it was") is False
 
 
 def test_definitions_json_would_change_are_not_saved(run_dir):
-    _record_cache.save_option_defs(MODULE, "doc", "example.test.probe", {"cache": {"choices": (1, 2)}})
-    _record_cache.save_option_defs(MODULE, "doc2", "example.test.probe", {"cache": {"default": {1: "x"}}})
+    _record_cache.RecordCache().save_option_defs(MODULE, "doc", "example.test.probe", {"cache": {"choices": (1, 2)}})
+    _record_cache.RecordCache().save_option_defs(MODULE, "doc2", "example.test.probe", {"cache": {"default": {1: "x"}}})
     assert not run_dir.exists() or not os.listdir(run_dir)
 
 
