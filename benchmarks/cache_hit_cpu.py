@@ -25,7 +25,7 @@ The same-docs lookup is not a floor: Ansible parses its documentation in every w
 this collection's lookups register the option definitions the run's first worker saved
 (docs/decisions.md).
 
-Usage: python benchmarks/cache_hit_cpu.py [--hosts 60] [--forks 10] [--rounds 5] [--only WORD]
+Usage: python benchmarks/cache_hit_cpu.py [--hosts 60] [--forks 10] [--rounds 5] [--only WORD] [--before DIR]
 Not a test: it asserts nothing; compare the differences, not the seconds.
 """
 
@@ -94,11 +94,11 @@ def same_docs_collection(workdir):
     return root
 
 
-def cpu_of_run(inventory, expr, workdir, forks, env, play_text=MEASURED):
+def cpu_of_run(inventory, expr, workdir, forks, env, play_text=MEASURED, collections_root=None):
     play = os.path.join(workdir, "play.yml")
     with open(play, "w") as handle:
         handle.write(play_text.format(expr=expr))
-    collections = os.pathsep.join([conftest.COLLECTIONS_ROOT, os.path.join(workdir, "collections")])
+    collections = os.pathsep.join([collections_root or conftest.COLLECTIONS_ROOT, os.path.join(workdir, "collections")])
     environ = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_HOST_KEY_CHECKING="False",
                    ANSIBLE_LOCAL_TEMP=tempfile.mkdtemp(dir=workdir), **env)
     cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, "-f", str(forks), play]
@@ -118,6 +118,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", action="append", default=[], metavar="WORD",
                         help="measure only the cases whose label contains WORD (env is always measured)")
+    parser.add_argument("--before", metavar="DIR",
+                        help="also measure the hits with the collection checked out in DIR (for example"
+                             " `git archive <commit> | tar -x -C DIR`), in the same rounds")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
         pki = make_pki(os.path.join(workdir, "pki"))
@@ -140,6 +143,15 @@ def main():
                  % hw.KEY_IDS["rsa2048"]),
                 ("obshell, cache hit", "{{ lookup('keyward.keys.obshell_public_key', '127.0.0.1:%d') }}" % agent.port),
             ]
+            roots = {}
+            if args.before:
+                # The same FQCNs from the other checkout: its own collections root, used for its cases only.
+                link = os.path.join(workdir, "before", "ansible_collections", "keyward", "keys")
+                os.makedirs(os.path.dirname(link))
+                os.symlink(os.path.abspath(args.before), link)
+                for label, expr in cases[2:]:
+                    cases.append(("before: " + label, expr))
+                    roots["before: " + label] = os.path.join(workdir, "before")
             cases = [case for case in cases if case is cases[0] or not args.only
                      or any(word in case[0] for word in args.only)]
             # Each round measures every case, one after the other, so that a noisy neighbour hits
@@ -150,8 +162,9 @@ def main():
             for _round in range(args.rounds):
                 per_host, whole, faults = {}, {}, {}
                 for label, expr in cases:
-                    warm_cpu, warm_faults = cpu_of_run(inventory, expr, workdir, args.forks, env, WARM)
-                    cpu, run_faults = cpu_of_run(inventory, expr, workdir, args.forks, env, MEASURED)
+                    root = roots.get(label)
+                    warm_cpu, warm_faults = cpu_of_run(inventory, expr, workdir, args.forks, env, WARM, root)
+                    cpu, run_faults = cpu_of_run(inventory, expr, workdir, args.forks, env, MEASURED, root)
                     per_host[label] = (cpu - warm_cpu) * 1000.0 / args.hosts
                     whole[label] = cpu * 1000.0 / args.hosts
                     faults[label] = (run_faults - warm_faults) / float(args.hosts)
@@ -168,7 +181,7 @@ def report(cases, rounds, args):
           " ansible-playbook process tree" % (args.hosts, args.forks, args.rounds))
     print("per host-task: (run with the task - run without) / hosts; whole run: run with the task / hosts,")
     print("so it also spreads the warm-up fetch over the hosts. Medians of each round's difference to env (min-max).")
-    print("%-22s %16s %26s %26s %12s %16s" % (
+    print("%-30s %16s %26s %26s %12s %16s" % (
         "case", "ms per host-task", "over env, per host-task", "over env, whole run", "/ same docs",
         "faults over env"))
     docs = cases[1][0] if len(cases) > 1 and "docs" in cases[1][0] else None
@@ -182,7 +195,7 @@ def report(cases, rounds, args):
         # Minor page faults per host-task over env: pages a worker touches for the first time, its
         # own new memory and the parent's pages it writes to after the fork (copy-on-write).
         faults = statistics.median(faults[label] - faults[base] for _per_host, _whole, faults in rounds)
-        print("%-22s %16.1f %12.1f (%4.1f to %4.1f) %12.1f (%4.1f to %4.1f) %12s %16.0f" % (
+        print("%-30s %16.1f %12.1f (%4.1f to %4.1f) %12.1f (%4.1f to %4.1f) %12s %16.0f" % (
             label, statistics.median(per_host[label] for per_host, _whole, _faults in rounds),
             statistics.median(over), over[0], over[-1], statistics.median(over_whole), over_whole[0], over_whole[-1],
             "%.2f" % statistics.median(ratio) if ratio and label != base else "-", faults))
