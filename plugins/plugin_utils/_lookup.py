@@ -44,6 +44,7 @@ class KeywardLookupBase(LookupBase):
     # cached answers: canonical_term(term, options) and TERM_OPTIONS, check_record(record,
     # options, warn), finish(items, options). A unit test checks it against the provider.
     CACHE_RULES = None
+    _saved_option_defs = False  # per lookup class: its option definitions came from / went to the run's cache
 
     def __init_subclass__(cls, **kwargs):
         # Runs as a provider's lookup module is imported, before Ansible's plugin loader parses its
@@ -72,7 +73,7 @@ class KeywardLookupBase(LookupBase):
         from ansible import constants as C
 
         definitions = C.config.get_configuration_definitions("lookup", self._load_name) or {}
-        if not self._saved_option_defs and definitions:
+        if not self._saved_option_defs and definitions:  # the run's first worker: save what Ansible parsed
             from ansible_collections.keyward.keys.plugins.plugin_utils._record_cache import RecordCache
 
             type(self)._saved_option_defs = True
