@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: keyward.keys contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The run-wide lookup cache: what names an entry, and how a cache hit reads one.
+"""The run-wide lookup cache: what names an entry, and how a cache hit reads one (and the
+lookups' option definitions, saved there for the run's later workers).
 
 Entries are files in Ansible's per-run temp dir, shared by the forked workers, named by SHA-256
 of public material: the provider, the term and every option whose name does not say it is a

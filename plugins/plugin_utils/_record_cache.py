@@ -105,4 +105,3 @@ class RecordCache(object):
         except OSError:
             os.unlink(tmp)
             raise
-
