@@ -8,7 +8,7 @@ tree, which is steadier than wall time on a shared machine, for one task per hos
 
   env        lookup('ansible.builtin.env', 'HOME')                (the baseline)
   same docs  a lookup that returns a constant but carries the Huawei lookup's documentation
-             (Ansible parses every lookup's documentation and doc fragments in every worker)
+             (Ansible parses its documentation and doc fragments in every worker)
   huawei     lookup('keyward.keys.huaweicloud_kms_public_key', id) (a hit: warmed by a run_once task)
   obshell    lookup('keyward.keys.obshell_public_key', agent)      (a hit; applies its cache rules:
              agent address, key size)
@@ -25,7 +25,7 @@ The same-docs lookup is not a floor: Ansible parses its documentation in every w
 this collection's lookups register the option definitions the run's first worker saved
 (docs/decisions.md).
 
-Usage: python benchmarks/cache_hit_cpu.py [--hosts 60] [--forks 10] [--rounds 5] [--only WORD] [--before DIR]
+Usage: python benchmarks/cache_hit_cpu.py [--hosts 60] [--forks 10] [--rounds 5] [--only WORD] [--before DIR] [--in-worker]
 Not a test: it asserts nothing; compare the differences, not the seconds.
 """
 
@@ -66,6 +66,34 @@ MEASURED = WARM + """
 """
 
 
+# --in-worker: the same task with a probe lookup just before and just after the measured one, in
+# the same template and so in the same worker: what the lookup call alone costs that worker.
+PROBED = WARM + """
+    - name: the measured task between two probes
+      ansible.builtin.set_fact:
+        value: "{{{{ [lookup('bench.docs.usage', 'start'), {inner}, lookup('bench.docs.usage', 'end')] }}}}"
+"""
+USAGE = """
+import json, os, resource
+
+from ansible.plugins.lookup import LookupBase
+
+DOCUMENTATION = "{name: usage, short_description: CPU and faults of this worker from start to end, author: [bench]}"
+START = []
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        now = (usage.ru_utime + usage.ru_stime, usage.ru_minflt)
+        if terms == ["start"]:
+            START[:] = now
+        else:
+            with open(os.environ["BENCH_USAGE_LOG"], "a") as log:
+                log.write(json.dumps([now[0] - START[0], now[1] - START[1]]) + "\\n")
+        return ["-"]
+"""
+
 SAME_DOCS = """
 from ansible.plugins.lookup import LookupBase
 
@@ -91,13 +119,15 @@ def same_docs_collection(workdir):
     os.makedirs(lookup_dir)
     with open(os.path.join(lookup_dir, "same_docs.py"), "w") as handle:
         handle.write(SAME_DOCS % documentation)
+    with open(os.path.join(lookup_dir, "usage.py"), "w") as handle:
+        handle.write(USAGE)
     return root
 
 
 def cpu_of_run(inventory, expr, workdir, forks, env, play_text=MEASURED, collections_root=None):
     play = os.path.join(workdir, "play.yml")
     with open(play, "w") as handle:
-        handle.write(play_text.format(expr=expr))
+        handle.write(play_text.format(expr=expr, inner=expr[2:-2].strip()))
     collections = os.pathsep.join([collections_root or conftest.COLLECTIONS_ROOT, os.path.join(workdir, "collections")])
     environ = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_HOST_KEY_CHECKING="False",
                    ANSIBLE_LOCAL_TEMP=tempfile.mkdtemp(dir=workdir), **env)
@@ -118,6 +148,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--only", action="append", default=[], metavar="WORD",
                         help="measure only the cases whose label contains WORD (env is always measured)")
+    parser.add_argument("--in-worker", action="store_true",
+                        help="also run each case with probes around the lookup, in its worker: the CPU and faults"
+                             " of the lookup call alone (steadier on a busy machine: no parent, no other tasks)")
     parser.add_argument("--before", metavar="DIR",
                         help="also measure the hits with the collection checked out in DIR (for example"
                              " `git archive <commit> | tar -x -C DIR`), in the same rounds")
@@ -158,9 +191,9 @@ def main():
             # them alike. A case's cost per host-task is its run with the measured task minus its
             # run without it (adjacent in time): the fixed costs (start-up, parsing the play, the
             # one fetch that warms the cache) cancel out instead of being spread over the hosts.
-            rounds = []
+            rounds, in_worker = [], []
             for _round in range(args.rounds):
-                per_host, whole, faults = {}, {}, {}
+                per_host, whole, faults, calls = {}, {}, {}, {}
                 for label, expr in cases:
                     root = roots.get(label)
                     warm_cpu, warm_faults = cpu_of_run(inventory, expr, workdir, args.forks, env, WARM, root)
@@ -168,11 +201,39 @@ def main():
                     per_host[label] = (cpu - warm_cpu) * 1000.0 / args.hosts
                     whole[label] = cpu * 1000.0 / args.hosts
                     faults[label] = (run_faults - warm_faults) / float(args.hosts)
+                    if args.in_worker:
+                        calls[label] = lookup_call(inventory, expr, workdir, args.forks, env, root)
                 rounds.append((per_host, whole, faults))
+                in_worker.append(calls)
         finally:
             kms.stop()
             agent.stop()
     report(cases, rounds, args)
+    if args.in_worker:
+        report_in_worker(cases, in_worker)
+
+
+def lookup_call(inventory, expr, workdir, forks, env, root):
+    """(ms of CPU, minor faults) of the lookup call alone in each host's worker: medians over the hosts."""
+    log = os.path.join(workdir, "usage.log")
+    if os.path.exists(log):
+        os.unlink(log)
+    cpu_of_run(inventory, expr, workdir, forks, dict(env, BENCH_USAGE_LOG=log), PROBED, root)
+    with open(log) as handle:
+        calls = [json.loads(line) for line in handle]
+    return statistics.median(cpu for cpu, _faults in calls) * 1000.0, statistics.median(n for _cpu, n in calls)
+
+
+def report_in_worker(cases, in_worker):
+    base = cases[0][0]
+    print("In the worker (--in-worker): the lookup call alone, between two probes in the same template;")
+    print("medians over the hosts, then over the rounds (min-max of the rounds).")
+    print("%-30s %12s %22s %16s" % ("case", "ms", "ms over env", "faults over env"))
+    for label, _expr in cases:
+        over = sorted(calls[label][0] - calls[base][0] for calls in in_worker)
+        print("%-30s %12.1f %8.1f (%4.1f to %4.1f) %16.0f" % (
+            label, statistics.median(calls[label][0] for calls in in_worker), statistics.median(over), over[0],
+            over[-1], statistics.median(calls[label][1] - calls[base][1] for calls in in_worker)))
 
 
 def report(cases, rounds, args):
