@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: keyward.keys contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The run-wide lookup cache: what names an entry, and how a cache hit reads one.
+"""The run-wide lookup cache: what names an entry, and how a cache hit reads one (and the
+lookups' option definitions, saved there for the run's later workers).
 
 Entries are files in Ansible's per-run temp dir, shared by the forked workers, named by SHA-256
 of public material: the provider, the term and every option whose name does not say it is a
@@ -66,6 +67,33 @@ def read_entry(directory, material, now):
     except (OSError, ValueError):
         return None
     return entry if isinstance(entry, dict) and entry.get("expires", 0) >= now else None
+
+
+def option_defs_path(directory, module_name, documentation):
+    """Where this run keeps a lookup's option definitions, named by its module and documentation."""
+    digest = hashlib.sha256((module_name + "\n" + documentation).encode("utf-8")).hexdigest()
+    return os.path.join(directory, "options-%s.json" % digest)
+
+
+def register_option_defs(module_name, documentation):
+    """Give Ansible's config manager the option definitions an earlier worker of this run saved
+    (RecordCache.save_option_defs). Ansible's plugin loader parses a plugin's documentation and
+    doc fragments only when no definitions are registered under its name, and that parse is most
+    of what a cache hit costs. True when registered; on any doubt the loader parses as usual."""
+    from ansible import constants as C
+
+    try:
+        directory = run_cache_dir()
+        if not is_ours(directory):
+            return False
+        with open(option_defs_path(directory, module_name, documentation), encoding="utf-8") as handle:
+            saved = json.load(handle)  # {name: the plugin loader's name for it, defs}
+    except (OSError, ValueError, TypeError):  # TypeError: no per-run temp dir
+        return False
+    if not isinstance(saved, dict) or not isinstance(saved.get("name"), str) or not isinstance(saved.get("defs"), dict):
+        return False
+    C.config.initialize_plugin_configuration_definitions("lookup", saved["name"], saved["defs"])
+    return True
 
 
 def cached_value(material):

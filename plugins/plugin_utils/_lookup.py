@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 
 from ansible.config.manager import ensure_type
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
-from ansible_collections.keyward.keys.plugins.plugin_utils._cache import cache_material, cached_value
+from ansible_collections.keyward.keys.plugins.plugin_utils._cache import (
+    cache_material, cached_value, register_option_defs)
 
 display = Display()
 _PLUGINS = "ansible_collections.keyward.keys.plugins."
@@ -42,6 +44,14 @@ class KeywardLookupBase(LookupBase):
     # cached answers: canonical_term(term, options) and TERM_OPTIONS, check_record(record,
     # options, warn), finish(items, options). A unit test checks it against the provider.
     CACHE_RULES = None
+    _saved_option_defs = False  # per lookup class: its option definitions came from / went to the run's cache
+
+    def __init_subclass__(cls, **kwargs):
+        # Runs as a provider's lookup module is imported, before Ansible's plugin loader parses its
+        # documentation: with this run's saved option definitions, the loader needs no parse.
+        super().__init_subclass__(**kwargs)
+        module = sys.modules.get(cls.__module__)
+        cls._saved_option_defs = register_option_defs(cls.__module__, getattr(module, "DOCUMENTATION", ""))
 
     def run(self, terms, variables=None, **kwargs):
         try:
@@ -63,6 +73,12 @@ class KeywardLookupBase(LookupBase):
         from ansible import constants as C
 
         definitions = C.config.get_configuration_definitions("lookup", self._load_name) or {}
+        if not self._saved_option_defs and definitions:  # the run's first worker: save what Ansible parsed
+            from ansible_collections.keyward.keys.plugins.plugin_utils._record_cache import RecordCache
+
+            type(self)._saved_option_defs = True
+            module = type(self).__module__
+            RecordCache().save_option_defs(module, sys.modules[module].DOCUMENTATION, self._load_name, definitions)
         definitions = {name: spec for name, spec in definitions.items() if name[0] != "_"}
         if not set(kwargs) <= set(definitions):
             raise self.fetch_path().unknown_options(self.PROVIDER, definitions, kwargs)

@@ -25,7 +25,8 @@ import time
 
 from ansible_collections.keyward.keys.plugins.module_utils._errors import OptionError, ProviderError, error_from_dict
 from ansible_collections.keyward.keys.plugins.module_utils._key_store import write_temp
-from ansible_collections.keyward.keys.plugins.plugin_utils._cache import cache_name, is_ours, read_entry, run_cache_dir
+from ansible_collections.keyward.keys.plugins.plugin_utils._cache import (
+    cache_name, is_ours, option_defs_path, read_entry, run_cache_dir)
 
 ENTRY_TTL = 3600.0  # a single run rarely lasts longer; past this a key is fetched again
 ERROR_TTL = 30.0
@@ -85,6 +86,17 @@ class RecordCache(object):
                 # a secret, which is not part of the entry's name: never serve it to another call.
                 raise
             return {"error": (exc.scrubbed(secrets) if secrets else exc).to_dict(), "expires": now + self.error_ttl}
+
+    def save_option_defs(self, module_name, documentation, load_name, defs):
+        """Save the option definitions Ansible parsed from a lookup's documentation, for the run's
+        later workers (_cache.register_option_defs). Only definitions JSON gives back unchanged."""
+        try:
+            if json.loads(json.dumps(defs)) != defs:
+                return
+            self._ensure_dir()
+            self._write(option_defs_path(self.directory, module_name, documentation), {"name": load_name, "defs": defs})
+        except (TypeError, ValueError, OSError, OptionError):
+            pass  # the next worker has Ansible parse the documentation, as without this
 
     def _write(self, path, entry):
         tmp = write_temp(self.directory, json.dumps(entry).encode("utf-8"))
