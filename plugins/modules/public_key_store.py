@@ -143,7 +143,7 @@ options:
       - When not set, a new directory gets the default permissions and an existing one is left as it is.
       - The directory also gets O(owner), O(group) and the SELinux options, like the files.
       - When O(path) is a symlink to a directory, the keys are written there but the directory it points to keeps
-        its own permissions, owner and group (a warning says so when any of these is set): a link lends nothing.
+        its own permissions, owner and group (a warning says so when any of these is set); a link lends nothing.
     type: raw
   mode:
     description:

@@ -16,9 +16,9 @@ import pytest
 from ansible_collections.keyward.keys.plugins.module_utils import _registry
 from ansible_collections.keyward.keys.plugins.module_utils._auth import Digest, Signer, TokenLogin
 from ansible_collections.keyward.keys.plugins.module_utils._errors import (
-    MASK, OptionError, ProviderError, TimedOutError, UnreachableError,
+    MASK, OptionError, ProviderError, TimedOutError,
 )
-from ansible_collections.keyward.keys.plugins.module_utils._options import TRANSPORT
+from ansible_collections.keyward.keys.plugins.module_utils._options import TRANSPORT, secret_names
 from ansible_collections.keyward.keys.plugins.module_utils._pager import token_pages
 from ansible_collections.keyward.keys.plugins.module_utils._provider import Provider, fetch_list, fetch_records
 from ansible_collections.keyward.keys.plugins.module_utils._transport import Transport
@@ -66,7 +66,7 @@ LINE_BREAKS = ["\n", "\r", "\r\n", "\x0b", "\x0c", "\x85", "\u2028", "\u2029", "
 def _every_secret_option():
     for name in sorted(_registry.PROVIDERS):
         provider = _registry.load(name)
-        for option in sorted(provider.secret_options({n: "x" for t in provider.tables() for n in t})):
+        for option in sorted(secret_names(*provider.tables())):
             yield name, option
 
 
@@ -129,7 +129,7 @@ def test_an_echoed_secret_leaves_no_part_in_any_message(serve, secret, where):
 
 def test_an_error_shortened_before_it_is_scrubbed_is_still_masked(tmp_path):
     """A client's own error with the whole echo, masked by fetch_records' scrub and in the cache."""
-    error = UnreachableError("cannot connect: proxy said " + STS_TOKEN, provider="p", key="k")
+    error = TimedOutError("cannot connect: proxy said " + STS_TOKEN, provider="p", key="k")
     _assert_no_part(str(error.scrubbed([STS_TOKEN])), STS_TOKEN)
     error = ProviderError("denied: " + PASSWORD, provider="p", status=403)
     _assert_no_part(str(error.scrubbed([PASSWORD])), PASSWORD)
@@ -207,10 +207,12 @@ def _listing_provider(page_bytes):
     return Provider("listing_test", "listing_test", {"endpoint": dict(type="str")}, Client, records=False)
 
 
-def _endless_pages(page_bytes):
+def _endless_pages(page_bytes, last=None):
+    """Pages of one item padded to page_bytes, each naming the next, up to page number `last`."""
     def answer(request):
         number = int(request.query.get("token") or 0)
-        return Response.json(200, {"items": [{"n": number, "pad": "x" * page_bytes}], "next": str(number + 1)})
+        following = "" if last is not None and number >= last else str(number + 1)
+        return Response.json(200, {"items": [{"n": number, "pad": "x" * page_bytes}], "next": following})
     return answer
 
 
@@ -221,7 +223,8 @@ def _options(server):
 
 
 def test_a_listing_has_a_byte_budget_in_all(serve):
-    server = serve(_endless_pages(3 * 1024 * 1024))  # each page under the 4 MiB page cap
+    # 12 pages of 3 MiB: each under the 4 MiB page cap, 36 MiB in all.
+    server = serve(_endless_pages(3 * 1024 * 1024, last=11))
     with pytest.raises(ProviderError) as info:
         fetch_list(_listing_provider(0), _options(server))
     assert "16 MiB" in str(info.value) and "\n" not in str(info.value)
