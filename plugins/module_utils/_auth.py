@@ -192,10 +192,10 @@ def parse_challenge(header):
         return None
     usable = [params for params in digests if _digest_hash(params.get("algorithm")) is not None]
     if not usable:
+        offered = ", ".join(sorted(set(params.get("algorithm") or "MD5" for params in digests)))
         raise UnsupportedChallenge(
             "the server asks for HTTP Digest with algorithm %s, which this client does not support "
-            "(it supports %s, each also -sess)" % (", ".join(sorted(set(p.get("algorithm") or "MD5" for p in digests))),
-                                                     ", ".join(sorted(_HASHES))))
+            "(it supports %s, each also -sess)" % (offered, ", ".join(sorted(_HASHES))))
     return max(usable, key=_rank)  # max keeps the first of equals: the server's own order
 
 

@@ -39,11 +39,11 @@ from __future__ import annotations
 
 from ._errors import KeywardError, OptionError
 from ._options import CONNECTION, TRANSPORT, plain_term, secret_names, secret_values
+from ._pins import apply_checks, normalize_pins
 
 # What no credential may hold: a line break (any that str.splitlines knows) or NUL. Such a value
 # would travel as a broken header or body, and an HTTP library's error about it quotes it.
 _LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029\x00")
-from ._pins import apply_checks, normalize_pins
 
 
 class Provider(object):

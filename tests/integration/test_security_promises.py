@@ -187,6 +187,7 @@ class EchoAgent(ObshellAgent):
             return lambda request, context: (200, self._bind_json(context))
         return super()._route(request)
 
+
 BODY_SECRETS = {
     "rootPwd": "body-rootpwd-a1b2c3",
     "ROOTPWD": "body-upperpwd-d4e5f6",
