@@ -151,7 +151,7 @@ def _assert_no_part(text, secret):
     assert MASK in text, text
     # No 16-character run of the secret survives, re-spaced or not.
     folded = " ".join(secret.split())
-    for candidate in {secret, folded}:
+    for candidate in (secret, folded):
         for start in range(0, max(1, len(candidate) - 15)):
             assert candidate[start:start + 16] not in text, text
     assert folded not in text
