@@ -66,9 +66,13 @@ def key_jwk(parsed, given=None, provider=None, label=None):
     except (KeyError, TypeError):
         raise KeyFormatError("jwk lacks the members RFC 7638 requires for its kty %r" % given.get("kty"),
                              provider=provider, key=label)
-    if derived is not None and thumbprint != derived["kid"]:
+    if derived is None:
+        raise KeyFormatError("jwk is given for %s, which JWK cannot express; nothing is written" % _kind(parsed),
+                             provider=provider, key=label)
+    if thumbprint != derived["kid"]:
         raise KeyFormatError("jwk describes a different key than public_key (thumbprint %s, expected %s)"
                              % (thumbprint, derived["kid"]), provider=provider, key=label)
+    _check_jwk_alg(given, parsed, provider, label)
     jwk = dict(given)
     jwk.setdefault("kid", thumbprint)
     return jwk
@@ -105,6 +109,24 @@ def _pem_string_entry(text, position, want_jwk):
     return Entry(stem, parsed, _keys.to_jwk(parsed) if want_jwk else None, {"name": stem})
 
 
+# The JWS/JWE "alg" values (RFC 7518, RFC 8037) that each kind of key can serve.
+_ALG_PREFIXES = {"RSA": ("RS", "PS", "RSA"), "EC": ("ES", "ECDH"), "ED25519": ("EdDSA", "Ed25519")}
+_EC_ALGS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512", "secp256k1": "ES256K"}
+
+
+def _check_jwk_alg(given, parsed, provider, label):
+    """A given JWK's alg must be one its key can serve (an RSA key is never 'ES256')."""
+    alg = given.get("alg")
+    if alg is None:
+        return
+    alg = str(alg)
+    fits = alg.startswith(_ALG_PREFIXES.get(parsed.key_type, ()))
+    if fits and parsed.key_type == "EC" and alg.startswith("ES"):
+        fits = alg == _EC_ALGS.get(parsed.curve)
+    if not fits:
+        raise KeyFormatError("jwk alg %s does not fit %s" % (alg, _kind(parsed)), provider=provider, key=label)
+
+
 def _entry(item, position, want_jwk):
     label = _key_store.describe(item, position)
     named = "" if label.startswith("#") else " (%s)" % label
@@ -123,7 +145,9 @@ def _entry(item, position, want_jwk):
 
 
 def _kind(parsed):
-    return "an SM2 key" if parsed.key_type == "SM2" else "an %s %s key" % (parsed.key_type, parsed.curve)
+    if parsed.key_type == "SM2":
+        return "an SM2 key"
+    return "an %s key" % " ".join(part for part in (parsed.key_type, parsed.curve) if part)
 
 
 def document_text(content):

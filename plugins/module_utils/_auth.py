@@ -6,7 +6,7 @@
 - Signer: a per-attempt signature (Huawei SDK-HMAC-SHA256, Alibaba V3, NAVER v2). Each attempt
   is signed afresh, so a retry after a long Retry-After never carries a stale time stamp.
 - TokenLogin: a header from a login (Huawei IAM); a 401 answer logs in again, once.
-- Digest: HTTP Digest (RFC 7616, qop=auth, MD5 or SHA-256). The 401 challenge and the answer
+- Digest: HTTP Digest (RFC 7616, qop=auth, the strongest of SHA-512-256, SHA-256 and MD5 offered). The 401 challenge and the answer
   to it are one attempt for the transport (counted and logged once); later requests reuse the
   challenge with an increasing nonce count, so a list of pages costs one extra round trip.
 
@@ -22,6 +22,11 @@ import hashlib
 import os
 import re
 import threading
+from urllib.parse import urlsplit
+
+
+def _host_of(url):
+    return urlsplit(url).netloc or url
 
 
 class Auth(object):
@@ -39,6 +44,10 @@ class Auth(object):
     def refresh(self, reply):
         """True when a 401 reply is worth one more attempt after this strategy renewed itself."""
         return False
+
+    def take_notes(self):
+        """Warnings about the server's demands since the last call (the transport shows each once)."""
+        return []
 
 
 NO_AUTH = Auth()
@@ -97,19 +106,32 @@ class TokenLogin(Auth):
         return True
 
 
-_CHALLENGE_PARAM = re.compile(r'(\w+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
 # RFC 7616 algorithms; each also as "<name>-sess" (HA1 then hashes in the nonce and cnonce).
 _HASHES = {"MD5": "md5", "SHA-256": "sha256", "SHA-512-256": "sha512_256"}
+# Strongest first: the challenge answered is the strongest one offered.
+_STRENGTH = {"SHA-512-256": 3, "SHA-256": 2, "MD5": 1}
+
+# The pieces of a WWW-Authenticate value, each matched at one position and consumed once, so
+# parsing is linear in the header's length whatever a server sends (a findall of a pattern
+# that can start anywhere, as before, is quadratic on a long run of word characters).
+_TOKEN = re.compile(r'[^\s,="]+')
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"', re.S)
+_SPACE = re.compile(r'[\s]*')
+_UNESCAPE = re.compile(r"\\(.)", re.S)
 
 
 class UnsupportedChallenge(Exception):
     """The server asks for an authentication this client cannot answer (the transport reports it)."""
 
 
+def _base_algorithm(algorithm):
+    name = (algorithm or "MD5").upper()
+    return name[:-5] if name.endswith("-SESS") else name
+
+
 def _digest_hash(algorithm):
     """text -> hex digest for a Digest algorithm name (any case, with or without -sess), or None."""
-    name = algorithm.upper()
-    name = name[:-5] if name.endswith("-SESS") else name
+    name = _base_algorithm(algorithm)
     if name not in _HASHES:
         return None
     try:
@@ -119,17 +141,72 @@ def _digest_hash(algorithm):
     return lambda text: hashlib.new(_HASHES[name], text.encode("utf-8")).hexdigest()
 
 
+def parse_challenges(header):
+    """Every challenge of a WWW-Authenticate value (several headers arrive joined by commas):
+    [(scheme lower-cased, {param name lower-cased: value})], in order, in linear time."""
+    challenges = []
+    text = header or ""
+    pos, end = 0, len(text)
+    while pos < end:
+        char = text[pos]
+        if char.isspace() or char in ",=":
+            pos += 1
+            continue
+        if char == '"':  # a stray quoted string: skip it whole
+            match = _QUOTED.match(text, pos)
+            pos = match.end() if match else end
+            continue
+        token = _TOKEN.match(text, pos)
+        pos = token.end()
+        after = _SPACE.match(text, pos).end()
+        if after < end and text[after] == "=" and challenges:
+            # name=value, a parameter of the current challenge
+            pos = _SPACE.match(text, after + 1).end()
+            if pos < end and text[pos] == '"':
+                quoted = _QUOTED.match(text, pos)
+                if quoted:
+                    value, pos = _UNESCAPE.sub(r"\1", quoted.group(1)), quoted.end()
+                else:  # an unclosed quote: the rest of the header is its value
+                    value, pos = text[pos + 1:], end
+            else:
+                bare = _TOKEN.match(text, pos)
+                value, pos = (bare.group(0), bare.end()) if bare else ("", pos)
+            challenges[-1][1].setdefault(token.group(0).lower(), value)
+        else:
+            challenges.append((token.group(0).lower(), {}))
+    return challenges
+
+
+def _rank(params):
+    """Sort key of a Digest challenge: stronger algorithm first, then one that offers qop=auth."""
+    qops = [q.strip().lower() for q in params.get("qop", "").split(",")]
+    return (_STRENGTH.get(_base_algorithm(params.get("algorithm")), 0), "auth" in qops)
+
+
 def parse_challenge(header):
-    """The parameters of a 'Digest ...' WWW-Authenticate header, names lower-cased; None if not Digest."""
-    if not header:
+    """The parameters of the strongest Digest challenge this client supports in a WWW-Authenticate
+    value; None when it holds no Digest challenge at all; UnsupportedChallenge when it holds
+    only Digest challenges with algorithms this client lacks."""
+    digests = [params for scheme, params in parse_challenges(header) if scheme == "digest"]
+    if not digests:
         return None
-    text = header.strip()
-    if not text[:7].lower() == "digest ":
-        return None
-    params = {}
-    for name, quoted, bare in _CHALLENGE_PARAM.findall(text[7:]):
-        params[name.lower()] = re.sub(r"\\(.)", r"\1", quoted) if quoted else bare
-    return params
+    usable = [params for params in digests if _digest_hash(params.get("algorithm")) is not None]
+    if not usable:
+        offered = ", ".join(sorted(set(params.get("algorithm") or "MD5" for params in digests)))
+        raise UnsupportedChallenge(
+            "the server asks for HTTP Digest with algorithm %s, which this client does not support "
+            "(it supports %s, each also -sess)" % (offered, ", ".join(sorted(_HASHES))))
+    return max(usable, key=_rank)  # max keeps the first of equals: the server's own order
+
+
+def weaknesses(params):
+    """What is weak about the Digest challenge answered, as short phrases (the transport warns)."""
+    found = []
+    if _base_algorithm(params.get("algorithm")) == "MD5":
+        found.append("offers HTTP Digest only with MD5, a broken hash")
+    if "auth" not in [q.strip().lower() for q in params.get("qop", "").split(",")]:
+        found.append("offers HTTP Digest without qop=auth (no client nonce, so answers can be replayed)")
+    return found
 
 
 class Digest(Auth):
@@ -143,7 +220,12 @@ class Digest(Auth):
         self._challenge = None
         self._cnonce = None
         self._nonce_count = 0
+        self._notes = []
         self._lock = threading.Lock()
+
+    def take_notes(self):
+        notes, self._notes = self._notes, []
+        return notes
 
     def header(self, method, path_url):
         """The Authorization header for one request under the current challenge."""
@@ -190,10 +272,9 @@ class Digest(Auth):
         params = parse_challenge(reply.headers.get("WWW-Authenticate"))
         if params is None:
             return False
-        if _digest_hash(params.get("algorithm") or "MD5") is None:
-            raise UnsupportedChallenge(
-                "the server asks for HTTP Digest with algorithm %s, which this client does not support "
-                "(it supports %s, each also -sess)" % (params.get("algorithm"), ", ".join(sorted(_HASHES))))
+        for weakness in weaknesses(params):
+            self._notes.append("the server at %s %s; its password answers are weaker than they should be"
+                               % (_host_of(prepared.url), weakness))
         with self._lock:
             previous = self._challenge
         answered = prepared.headers.get("Authorization")

@@ -11,31 +11,68 @@ FOR INTERNAL COLLECTION USE ONLY.
 """
 
 
+import json
 import re
+from urllib.parse import quote
 
 _WHITESPACE = re.compile(r"\s+")
 # Keep provider text short enough to read in one line of play output.
 _MAX_DETAIL = 300
 
-
-def one_line(text, limit=_MAX_DETAIL):
-    """Collapse whitespace (newlines included) and cut overly long provider text."""
-    text = _WHITESPACE.sub(" ", str(text)).strip()
-    if len(text) > limit:
-        text = text[: limit - 3].rstrip() + "..."
-    return text
-
-
 MASK = "********"
+
+# Every secret value this process has been given (register_secrets): one_line masks them before
+# it folds white space or shortens, so no rendering step can leave a prefix or a re-spaced copy
+# of a secret behind. A set of strings, only ever added to; masking more than needed is harmless.
+_KNOWN_SECRETS = set()
+
+
+def register_secrets(values):
+    """Remember secret values so that every one_line() of this process masks them first.
+
+    Values under 4 characters (after stripping) are left to scrub() with the caller's own secrets:
+    masking them in every line of the process would garble unrelated text."""
+    _KNOWN_SECRETS.update(v for v in values or () if isinstance(v, str) and len(v.strip()) >= 4)
+
+
+def spellings(secret):
+    """The ways a secret can come back in text: as is, escaped (JSON, repr, URL) or re-spaced."""
+    yield secret
+    yield json.dumps(secret)[1:-1]
+    yield json.dumps(secret, ensure_ascii=False)[1:-1]
+    yield repr(secret)[1:-1]
+    yield quote(secret, safe="")
+    yield quote(secret, safe="").replace("%20", "+")
+    folded = _WHITESPACE.sub(" ", secret).strip()
+    if len(folded) >= 4:
+        yield folded
 
 
 def scrub(text, secrets):
-    """text with every secret value replaced by MASK (longest first, so no secret leaks in part)."""
+    """text with every secret value replaced by MASK, in every spelling a server or an exception
+    may give it (longest first, so no secret leaks in part)."""
     if text is None:
         return None
     text = str(text)
-    for secret in sorted((s for s in secrets or () if isinstance(s, str) and s), key=len, reverse=True):
-        text = text.replace(secret, MASK)
+    values = set()
+    for secret in secrets or ():
+        if isinstance(secret, str) and secret:
+            values.update(s for s in spellings(secret) if s)
+    for value in sorted(values, key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return text
+
+
+def one_line(text, limit=_MAX_DETAIL):
+    """Mask known secrets, then collapse whitespace (newlines included) and cut overly long text.
+
+    Masking comes first: cutting or re-spacing first would leave part of a secret unmasked."""
+    text = str(text)
+    if _KNOWN_SECRETS:
+        text = scrub(text, tuple(_KNOWN_SECRETS))
+    text = _WHITESPACE.sub(" ", text).strip()
+    if len(text) > limit:
+        text = text[: limit - 3].rstrip() + "..."
     return text
 
 
@@ -43,6 +80,8 @@ class KeywardError(Exception):
     """Base of every error raised by the collection's shared code."""
 
     def __init__(self, message):
+        # The unshortened text, so that scrubbed() masks a secret before anything is cut.
+        self.raw_message = str(message)
         super().__init__(one_line(message, limit=2000))
         self.message = one_line(message, limit=2000)
 
@@ -53,10 +92,16 @@ class KeywardError(Exception):
         """Plain data, for caching a failure and raising it again in another worker."""
         return {"class": type(self).__name__, "message": self.message}
 
+    def _raw_dict(self):
+        """to_dict() with the unshortened message: what scrubbed() masks before rendering again."""
+        data = self.to_dict()
+        data["message"] = self.raw_message
+        return data
+
     def scrubbed(self, secrets):
-        """The same error with every secret value masked in all of its text."""
+        """The same error with every secret value masked in all of its text (masked, then cut)."""
         data = {name: scrub(value, secrets) if isinstance(value, str) else value
-                for name, value in self.to_dict().items()}
+                for name, value in self._raw_dict().items()}
         clean = error_from_dict(data)
         clean.__dict__.update({k: v for k, v in self.__dict__.items() if k not in clean.__dict__})
         return clean
@@ -70,6 +115,7 @@ class ProviderError(KeywardError):
     """A provider could not be reached, refused a request or answered something unusable."""
 
     def __init__(self, message, provider=None, key=None, status=None, code=None, request_id=None, body=None):
+        self.raw_detail = str(message)
         self.detail = one_line(message)
         # The provider's parsed answer (dict), for callers that return it (obshell_api); never rendered.
         self.body = body
@@ -96,6 +142,11 @@ class ProviderError(KeywardError):
             text += " (%s)" % ", ".join(facts)
         return text
 
+    def _raw_dict(self):
+        data = self.to_dict()
+        data["message"] = self.raw_detail
+        return data
+
     def to_dict(self):
         return {
             "class": type(self).__name__,
@@ -116,13 +167,19 @@ class FingerprintMismatchError(ProviderError):
     """The key does not match any of the expected fingerprints (pins)."""
 
 
-class TimedOutError(ProviderError):
+class UnreachableError(ProviderError):
+    """No answer at all: the endpoint could not be connected to, or its TLS handshake failed.
+    The only failure the run-wide cache keeps for a while: it says nothing about any secret."""
+
+
+class TimedOutError(UnreachableError):
     """An attempt did not complete within the timeout (connect, headers and body together)."""
 
 
 _CLASSES = {
     cls.__name__: cls
-    for cls in (KeywardError, OptionError, ProviderError, KeyFormatError, FingerprintMismatchError, TimedOutError)
+    for cls in (KeywardError, OptionError, ProviderError, KeyFormatError, FingerprintMismatchError, UnreachableError,
+                TimedOutError)
 }
 
 

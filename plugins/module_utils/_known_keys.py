@@ -13,13 +13,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import datetime
 import json
 import os
 import re
 
 from ._key_size import too_small
-from ._key_store import write_temp
+from ._key_store import locked, read_existing, write_temp
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -32,17 +33,44 @@ def utc_now():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def load(path):
-    """The pins in path -> {id: entry}; a missing file is an empty store."""
+@contextlib.contextmanager
+def locked_store(path, create=True):
+    """Hold an exclusive lock on the file's directory around a read-modify-write of the pins, so two
+    runs never both read the file, each add a pin and write it back without the other's.
+    create=False (check mode): a missing directory is not made, and nothing is locked."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        if not create:
+            yield
+            return
+        os.makedirs(directory, exist_ok=True)
+    fd = locked(directory)
     try:
-        with open(path, "r", encoding="utf-8") as handle:
-            data = json.load(handle)
-    except FileNotFoundError:
-        return {}
-    except ValueError as exc:
-        raise KnownKeysError("known keys file %s is not valid JSON (%s); fix or remove it" % (path, exc))
+        yield
+    finally:
+        os.close(fd)
+
+
+def load(path):
+    """The pins in path -> {id: entry}; a missing file is an empty store.
+
+    The file is the source of trust: a symlink (whoever planted it chooses the pins) or anything
+    but a regular file is refused, and it is read without following links."""
+    try:
+        kind, raw = read_existing(path)
     except OSError as exc:
         raise KnownKeysError("cannot read known keys file %s: %s" % (path, exc.strerror))
+    if kind == "absent":
+        return {}
+    if kind == "link":
+        raise KnownKeysError("known keys file %s is a symlink; refusing it as the source of pins "
+                             "(give the real file's path)" % path)
+    if kind != "file" or raw is None:
+        raise KnownKeysError("known keys file %s is not a regular file of a sane size" % path)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError as exc:
+        raise KnownKeysError("known keys file %s is not valid JSON (%s); fix or remove it" % (path, exc))
     if not isinstance(data, dict) or not all(isinstance(v, dict) and "fingerprint_sha256" in v for v in data.values()):
         raise KnownKeysError("known keys file %s does not map ids to pinned fingerprints" % path)
     return data

@@ -23,7 +23,8 @@ _LIBRARIES = {
 def new_module(argument_spec, libraries=("requests", "cryptography"), **kwargs):
     """AnsibleModule with check mode (every *_info module supports it) and library checks."""
     kwargs.setdefault("supports_check_mode", True)
-    module = AnsibleModule(argument_spec=argument_spec, **kwargs)
+    module_class = kwargs.pop("module_class", AnsibleModule)  # a subclass that adds no_log values early
+    module = module_class(argument_spec=argument_spec, **kwargs)
     for name in libraries:
         error = _LIBRARIES[name]()
         if error:

@@ -19,6 +19,12 @@ from __future__ import annotations
 from ._errors import ProviderError
 
 MAX_PAGES = 1000  # a guard against a server that never stops; 1000 pages is far beyond any key list
+# The listing's bytes are bounded too, by the transport (_transport.LISTING_MAX_BYTES, 16 MiB in all).
+
+
+def _too_many_pages(max_pages, provider):
+    return ProviderError("the listing is over its budget of %s pages (every page of one call); stopping"
+                         % format(max_pages, ","), provider=provider)
 
 
 def token_pages(fetch_page, provider=None, max_pages=MAX_PAGES):
@@ -32,7 +38,7 @@ def token_pages(fetch_page, provider=None, max_pages=MAX_PAGES):
         if token in seen_tokens:
             raise ProviderError("the service returned the same page token twice; stopping", provider=provider)
         seen_tokens.add(token)
-    raise ProviderError("more than %d pages; stopping" % max_pages, provider=provider)
+    raise _too_many_pages(max_pages, provider)
 
 
 def number_pages(fetch_page, page_size, item_id, provider=None, first_page=1, max_pages=MAX_PAGES):
@@ -49,4 +55,4 @@ def number_pages(fetch_page, page_size, item_id, provider=None, first_page=1, ma
             yield item
         if not items or not new or (total is not None and len(seen) >= total):
             return
-    raise ProviderError("more than %d pages; stopping" % max_pages, provider=provider)
+    raise _too_many_pages(max_pages, provider)

@@ -39,9 +39,13 @@ FOR INTERNAL COLLECTION USE ONLY.
 
 from __future__ import annotations
 
-from ._errors import KeywardError
-from ._options import CONNECTION, TRANSPORT, plain_term, secret_values
+from ._errors import KeywardError, OptionError
+from ._options import CONNECTION, TRANSPORT, plain_term, secret_names, secret_values
 from ._pins import apply_checks, normalize_pins
+
+# What no credential may hold: a line break (any that str.splitlines knows) or NUL. Such a value
+# would travel as a broken header or body, and an HTTP library's error about it quotes it.
+_LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029\x00")
 
 
 class Provider(object):
@@ -84,32 +88,47 @@ class Provider(object):
     def secrets(self, options):
         return secret_values(options, *self.tables())
 
-    def transport(self, options, warn=None, debug=None):
-        from ._transport import Transport  # here, so that cache hits never import the transport
+    def secret_options(self, options):
+        """{option name: value} of the secret options that are set, for messages that name them."""
+        return {name: options[name] for name in sorted(secret_names(*self.tables()))
+                if isinstance(options.get(name), str) and options[name]}
 
+    def check_credentials(self, options):
+        """Refuse a secret option holding a line break, before any request, without showing it."""
+        for name, value in self.secret_options(options).items():
+            if any(char in _LINE_BREAKS for char in value):
+                raise OptionError("%s: %s contains a line break or NUL character; a credential is one line "
+                                  "(the value is not shown)" % (self.name, name))
+
+    def transport(self, options, warn=None, debug=None, listing=False):
+        """The provider's Transport; listing=True bounds every body it reads together (a listing's budget)."""
+        from ._transport import LISTING_MAX_BYTES, Transport  # here, so that cache hits never import the transport
+
+        self.check_credentials(options)
         return Transport(self.name, timeout=options["timeout"], retries=options["retries"],
                          validate_certs=options["validate_certs"], ca_path=options.get("ca_path"),
-                         warn=warn, debug=debug, profile=self.profile, secrets=self.secrets(options))
+                         warn=warn, debug=debug, profile=self.profile, secrets=self.secret_options(options),
+                         max_total_bytes=LISTING_MAX_BYTES if listing else None)
 
-    def client(self, options, warn=None, debug=None):
-        return self.make_client(options, self.transport(options, warn, debug))
+    def client(self, options, warn=None, debug=None, listing=False):
+        return self.make_client(options, self.transport(options, warn, debug, listing=listing))
 
 
 class LazyClient(object):
     """Builds the provider's client on first use, once, shared by every thread of one call."""
 
-    def __init__(self, provider, options, warn=None, debug=None):
+    def __init__(self, provider, options, warn=None, debug=None, listing=False):
         import threading
 
-        self._args = (provider, options, warn, debug)
+        self._args = (provider, options, warn, debug, listing)
         self._client = None
         self._lock = threading.Lock()
 
     def get(self):
         with self._lock:
             if self._client is None:
-                provider, options, warn, debug = self._args
-                self._client = provider.client(options, warn, debug)
+                provider, options, warn, debug, listing = self._args
+                self._client = provider.client(options, warn, debug, listing=listing)
             return self._client
 
 
@@ -124,6 +143,7 @@ def fetch_records(provider, options, terms, client=None, cache=None, cache_key=N
     """
     secrets = provider.secrets(options)
     try:
+        provider.check_credentials(options)
         pins = normalize_pins(options.get("expected_fingerprint")) if provider.records else []
         checked = [provider.check_term(term, options) for term in terms]
         client = client or LazyClient(provider, options, warn, debug)
@@ -153,8 +173,9 @@ def fetch_list(provider, options, client=None, cache=None, cache_key=None, warn=
     and checked when the items are key records, then finished (unless finish=False)."""
     secrets = provider.secrets(options)
     try:
+        provider.check_credentials(options)
         pins = normalize_pins(options.get("expected_fingerprint")) if provider.records else []
-        client = client or LazyClient(provider, options, warn, debug)
+        client = client or LazyClient(provider, options, warn, debug, listing=True)
 
         def fetch():
             return list(client.get().list())

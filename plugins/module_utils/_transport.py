@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 
 from ._api_profile import DEFAULT_PROFILE
 from ._auth import NO_AUTH, Signer, UnsupportedChallenge
-from ._errors import OptionError, ProviderError, TimedOutError, one_line
+from ._errors import OptionError, ProviderError, TimedOutError, UnreachableError, one_line, register_secrets, spellings
 from ._retry_timing import RETRY_AFTER_MAX, backoff_seconds
 from ._version import COLLECTION_NAME, COLLECTION_VERSION
 
@@ -68,6 +68,8 @@ RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
 # not act on it. A 500/502/504 may come after the server applied the request.
 UNPROCESSED_STATUSES = frozenset((429, 503))
 MAX_BODY = 4 * 1024 * 1024  # no key answer is anywhere near this; a larger one is refused
+# A listing (every page of one call) is bounded in all, not only page by page (_pager.MAX_PAGES).
+LISTING_MAX_BYTES = 16 * 1024 * 1024
 _CHUNK = 64 * 1024
 USER_AGENT = "%s/%s" % (COLLECTION_NAME, COLLECTION_VERSION)
 
@@ -128,11 +130,13 @@ class Transport(object):
 
     `warn` and `debug` are callables taking one string (display.warning / display.vvv in
     lookups, module.warn / module.debug in modules). Neither ever receives a header or body.
-    `secrets`: values that must never appear in an error message (masked if a provider echoes them).
+    `secrets`: values that must never appear in an error message (masked if a provider echoes them);
+    a mapping {option name: value} also names the option when it would travel over plain HTTP.
+    `max_total_bytes`: a budget for every body this transport reads (a listing's), or None.
     """
 
     def __init__(self, provider, timeout=10.0, retries=3, validate_certs=True, ca_path=None,
-                 warn=None, debug=None, sleep=time.sleep, profile=None, secrets=()):
+                 warn=None, debug=None, sleep=time.sleep, profile=None, secrets=(), max_total_bytes=None):
         try:
             self.timeout = float(timeout)
         except (TypeError, ValueError):
@@ -155,7 +159,14 @@ class Transport(object):
             self.verify = bool(validate_certs)
         self.warn = warn or (lambda msg: None)
         self.debug = debug or (lambda msg: None)
-        self.secrets = set(s for s in secrets if s)
+        pairs = secrets.items() if isinstance(secrets, dict) else (("a secret", value) for value in secrets)
+        self._secret_names = {value: name for name, value in pairs if isinstance(value, str) and value}
+        self.secrets = set(self._secret_names)
+        register_secrets(self.secrets)
+        self.max_total_bytes = max_total_bytes
+        self.received_bytes = 0
+        self._plain_warned = set()
+        self._notes_warned = set()
         self._sleep = sleep
         self._session = None
         self._insecure_hosts = set()
@@ -228,15 +239,24 @@ class Transport(object):
         response = self.session.send(prepared, timeout=(self.timeout, self.timeout), allow_redirects=False, **settings)
         box["response"] = response
         try:
+            budget = None
+            if self.max_total_bytes is not None:
+                budget = max(0, self.max_total_bytes - self.received_bytes)
             length = response.headers.get("Content-Length")
             if length and length.isdigit() and int(length) > MAX_BODY:
                 raise self._too_large(prepared.url, key, response, "announced %s bytes" % length)
+            if length and length.isdigit() and budget is not None and int(length) > budget:
+                raise self._over_budget(key, response)
             chunks, size = [], 0
             for chunk in response.iter_content(_CHUNK):
                 size += len(chunk)
                 if size > MAX_BODY:
                     raise self._too_large(prepared.url, key, response, "more than %d bytes" % MAX_BODY)
+                if budget is not None and size > budget:
+                    raise self._over_budget(key, response)
                 chunks.append(chunk)
+            with self._lock:
+                self.received_bytes += size
         finally:
             response.close()
         return Reply(response.status_code, response.headers, b"".join(chunks), prepared.url,
@@ -246,6 +266,36 @@ class Transport(object):
         return ProviderError("%s answered a body too large to be a key answer (%s; the limit is 4 MiB)"
                              % (_host_of(url), what), provider=self.provider, key=key,
                              status=response.status_code, request_id=self.profile.header_request_id(response.headers))
+
+    def _over_budget(self, key, response):
+        return ProviderError("the listing is over its budget of %d MiB in all (every page of one call); stopping"
+                             % (self.max_total_bytes // (1024 * 1024)), provider=self.provider, key=key,
+                             status=response.status_code, request_id=self.profile.header_request_id(response.headers))
+
+    def _warn_plain_secrets(self, prepared):
+        """Warn, once per endpoint and option, when a secret travels as itself over plain http://."""
+        parts = urlsplit(prepared.url)
+        if parts.scheme.lower() != "http" or not self._secret_names:
+            return
+        body = prepared.body or b""
+        texts = [body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)]
+        texts.extend(value.decode("latin-1") if isinstance(value, bytes) else str(value)
+                     for value in prepared.headers.values())
+        sent = "\n".join(texts)
+        endpoint = "http://%s" % parts.netloc
+        for value, name in self._secret_names.items():
+            if (endpoint, name) in self._plain_warned or not any(form in sent for form in spellings(value)):
+                continue
+            with self._lock:
+                self._plain_warned.add((endpoint, name))
+            self.warn("%s: %s is sent in clear text to %s (plain http://): anyone on the path can read and reuse "
+                      "it; use an https:// endpoint" % (self.provider, name, endpoint))
+
+    def _warn_notes(self, auth):
+        for note in auth.take_notes():
+            if note not in self._notes_warned:
+                self._notes_warned.add(note)
+                self.warn("%s: %s" % (self.provider, note))
 
     # -- the request ----------------------------------------------------------------------------
     def request(self, method, url, key=None, headers=None, params=None, data=None, json_body=None,
@@ -275,11 +325,14 @@ class Transport(object):
             try:
                 prepared = self.session.prepare_request(req)
                 auth.apply(prepared)
+                self._warn_plain_secrets(prepared)
                 reply = self._exchange(prepared, settings, key)
                 try:
                     answered = auth.challenge(reply, prepared)
                 except UnsupportedChallenge as exc:
                     raise self.error(reply, key, str(exc), request_id=request_id, context=context)
+                finally:
+                    self._warn_notes(auth)
                 if answered:
                     # The challenge and its answer are one attempt.
                     self.debug("%s: %s %s -> HTTP 401 %s challenge, answered" % (
@@ -287,7 +340,7 @@ class Transport(object):
                     reply = self._exchange(prepared, settings, key)
             except requests_exceptions.SSLError as exc:
                 # Certificate problems do not heal with time: no retry.
-                raise ProviderError(
+                raise UnreachableError(
                     "TLS handshake with %s failed: %s; give the signing CA with ca_path"
                     % (_host_of(url), _reason(exc)), provider=self.provider, key=key)
             except (requests_exceptions.ConnectionError, requests_exceptions.Timeout, _AttemptTimedOut) as exc:
@@ -300,7 +353,7 @@ class Transport(object):
                     continue
                 if attempt:
                     failure += " (after %d attempts)" % (attempt + 1)
-                error_class = TimedOutError if isinstance(exc, (requests_exceptions.Timeout, _AttemptTimedOut)) else ProviderError
+                error_class = TimedOutError if isinstance(exc, (requests_exceptions.Timeout, _AttemptTimedOut)) else UnreachableError
                 raise error_class(failure, provider=self.provider, key=key, request_id=request_id)
             except requests_exceptions.RequestException as exc:
                 raise ProviderError("request to %s failed: %s" % (_host_of(url), _reason(exc)),

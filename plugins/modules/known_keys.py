@@ -18,6 +18,8 @@ description:
     its pin fails the task, naming the id, the pinned and the new fingerprint, unless O(accept_changes=true),
     which records the new key in place of the old one.
   - When any key is refused, the file is left exactly as it was, including for the keys that were new.
+  - Runs that update one file at the same time take turns (a lock on its directory), so none loses another's pin.
+    A known-keys file that is a symbolic link is refused, not trusted as the source of pins.
   - "Usually run on the controller with C(delegate_to: localhost) and C(run_once: true); the
     C(keyward.keys.obshell_hybrid_encryption) role does so. Needs only Python's standard library."
 author:
@@ -135,6 +137,31 @@ from ansible_collections.keyward.keys.plugins.module_utils import _known_keys
 ACCEPT_HINT = "if the key was changed on purpose, re-run with accept_changes=true to accept it and re-pin"
 
 
+def update_pins(module, path):
+    """Read the pins, reconcile the presented keys, write the file if it changed -> the result."""
+    try:
+        before = _known_keys.load(path)
+        after, results, refusal = _known_keys.reconcile(
+            before, module.params["keys"], accept_changes=module.params["accept_changes"],
+            label=module.params["label"], hint=module.params["hint"] or ACCEPT_HINT)
+    except _known_keys.KnownKeysError as exc:
+        module.fail_json(msg=str(exc))
+    if refusal:
+        module.fail_json(msg=refusal, pins=results)
+    changed = after != before
+    result = {"changed": changed, "pins": results}
+    if module._diff:
+        result["diff"] = {"before": _known_keys.dumps(before) if before else "",
+                          "after": _known_keys.dumps(after),
+                          "before_header": path, "after_header": path}
+    if changed and not module.check_mode:
+        try:
+            _known_keys.save(path, after)
+        except OSError as exc:
+            module.fail_json(msg="cannot write known keys file %s: %s" % (path, exc.strerror or exc))
+    return result
+
+
 def main():
     module = AnsibleModule(
         argument_spec=dict(
@@ -162,26 +189,9 @@ def main():
         module.fail_json(msg="; ".join(small["refuse"]))
     for warning in small["warn"]:
         module.warn(warning)
-    try:
-        before = _known_keys.load(path)
-        after, results, refusal = _known_keys.reconcile(
-            before, module.params["keys"], accept_changes=module.params["accept_changes"],
-            label=module.params["label"], hint=module.params["hint"] or ACCEPT_HINT)
-    except _known_keys.KnownKeysError as exc:
-        module.fail_json(msg=str(exc))
-    if refusal:
-        module.fail_json(msg=refusal, pins=results)
-    changed = after != before
-    result = {"changed": changed, "pins": results}
-    if module._diff:
-        result["diff"] = {"before": _known_keys.dumps(before) if before else "",
-                          "after": _known_keys.dumps(after),
-                          "before_header": path, "after_header": path}
-    if changed and not module.check_mode:
-        try:
-            _known_keys.save(path, after)
-        except OSError as exc:
-            module.fail_json(msg="cannot write known keys file %s: %s" % (path, exc.strerror or exc))
+    # The whole read-modify-write holds the directory's lock: concurrent runs lose no pin.
+    with _known_keys.locked_store(path, create=not module.check_mode):
+        result = update_pins(module, path)
     if os.path.exists(path) and not module.check_mode:
         file_args = module.load_file_common_arguments(module.params)
         result["changed"] = module.set_fs_attributes_if_different(file_args, result["changed"])

@@ -47,10 +47,10 @@ options:
   body:
     description:
       - Request body. A dict or list is sent as JSON, a string as it is. It is AES-encrypted before it is sent.
-      - Values under keys that name a secret (C(password), C(passwd), C(secret), C(token), C(private_key),
-        C(access_key) and names containing them, for example C(root_password)) are masked in the task's
-        output like C(no_log) options, also when the body is given as a JSON string. Set C(no_log=true) on
-        the task for secrets under other names.
+      - Values under keys that name a secret (C(password), C(passwd), C(pwd), C(secret), C(token), C(private_key),
+        C(access_key) and names containing them, in any case and at any depth, for example C(root_password) or
+        C(rootPwd)) are masked in the task's output (its invocation and its results) like C(no_log) options, also
+        when the body is given as a JSON string. Set C(no_log=true) on the task for secrets under other names.
     type: raw
   public_key:
     description:
@@ -155,6 +155,8 @@ key:
 import json
 import re
 
+from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.keyward.keys.plugins.module_utils import _module
 
 from ansible_collections.keyward.keys.plugins.module_utils.providers import _obshell, _obshell_rules
@@ -162,7 +164,8 @@ from ansible_collections.keyward.keys.plugins.module_utils._endpoints import par
 from ansible_collections.keyward.keys.plugins.module_utils._options import CONNECTION, argspec
 
 
-_SECRET_KEY = re.compile(r"pass(word|wd)?|secret|token|private_?key|access_?key", re.I)
+# Names of body fields whose values are masked, in any case and at any depth (rootPwd, PASSWD, ...).
+_SECRET_KEY = re.compile(r"pass(word|wd)?|pwd|secret|token|private_?key|access_?key", re.I)
 
 
 def secret_values(value, under_secret=False):
@@ -187,6 +190,15 @@ def mask_body_secrets(module, body):
         except ValueError:
             return
     module.no_log_values.update(secret_values(body))
+
+
+class BodyMaskingModule(AnsibleModule):
+    """Adds the body's secret values to no_log_values before AnsibleModule logs its invocation
+    (to syslog or the journal, at the end of __init__), not only before it returns."""
+
+    def _log_invocation(self):
+        mask_body_secrets(self, self.params.get("body"))
+        super(BodyMaskingModule, self)._log_invocation()
 
 
 def envelope_of(exc):
@@ -231,8 +243,8 @@ def main():
         body=dict(type="raw"),
         public_key=dict(type="raw", no_log=False),
     )
-    module = _module.new_module(spec)
-    mask_body_secrets(module, module.params.get("body"))
+    module = _module.new_module(spec, module_class=BodyMaskingModule)
+    mask_body_secrets(module, module.params.get("body"))  # also when invocation logging is off (no_log)
     _module.run(module, lambda: run(module), on_error=envelope_of)
 
 

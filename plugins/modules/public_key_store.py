@@ -173,7 +173,8 @@ options:
       - Permissions of the directory O(path), in any form O(mode) takes (for example V('0755')).
       - When not set, a new directory gets the default permissions and an existing one is left as it is.
       - The directory also gets O(owner), O(group) and the SELinux options, like the files.
-      - When O(path) is a symlink to a directory, these apply to the directory it points to.
+      - When O(path) is a symlink to a directory, the keys are written there but the directory it points to keeps
+        its own permissions, owner and group (a warning says so when any of these is set); a link lends nothing.
     type: raw
   mode:
     description:
@@ -399,6 +400,12 @@ def wanted_files(params, path):
     return files
 
 
+def dir_attributes_requested(params):
+    """True when the task asks for any attribute of the directory itself."""
+    return any(params.get(name) is not None
+               for name in ("dir_mode", "owner", "group", "seuser", "serole", "selevel", "setype", "attributes"))
+
+
 class StoreRun(object):
     """One invocation: ensure the directory, apply the plan, collect results and diffs."""
 
@@ -437,10 +444,15 @@ class StoreRun(object):
             if self.check:
                 return
             os.makedirs(path, 0o700 if dir_mode is not None else 0o777)
-        # Through a symlink, Ansible would change the link (or, for modes, silently nothing):
-        # the attributes belong to the directory the link points to.
-        target = os.path.realpath(path) if os.path.islink(path) else path
-        if self.set_attributes(target, dir_mode):
+        if os.path.islink(path):
+            # A symlink lends nothing: whoever planted it (or a later retarget) must not get a
+            # directory elsewhere re-moded or re-owned. The files are written into it; the
+            # directory it points to keeps its own mode, owner and group.
+            if dir_attributes_requested(self.module.params):
+                self.module.warn("path %s is a symlink; dir_mode, owner, group and SELinux options are not applied "
+                                 "to the directory it points to (give the real directory as path to manage it)" % path)
+            return
+        if self.set_attributes(path, dir_mode):
             self.changed = True
 
     def prepare_temp(self, tmp, dest):

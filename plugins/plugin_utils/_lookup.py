@@ -27,10 +27,15 @@ from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
 from ansible_collections.keyward.keys.plugins.plugin_utils._cache import (
-    cache_material, cached_value, register_option_defs)
+    cache_material, cached_value, is_secret_name, register_option_defs)
 
 display = Display()
 _PLUGINS = "ansible_collections.keyward.keys.plugins."
+
+
+def _breaks_lines(value):
+    """True for a string holding a line break or NUL (splitlines drops every kind of line break)."""
+    return isinstance(value, str) and ("".join(value.splitlines()) != value or "\x00" in value)
 
 
 def flatten(terms):
@@ -137,6 +142,8 @@ class KeywardLookupBase(LookupBase):
         terms = flatten(terms)
         if not options.get("cache") or not all(isinstance(term, str) and term.strip() for term in terms):
             return None
+        if any(_breaks_lines(value) for name, value in options.items() if is_secret_name(name)):
+            return None  # a credential with a line break: the fetch path refuses it, a hit must not hide it
         pins = None
         if self.RECORDS and options.get("expected_fingerprint"):
             from ansible_collections.keyward.keys.plugins.module_utils._pins import check_pins, normalize_pins

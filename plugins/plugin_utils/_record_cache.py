@@ -7,10 +7,12 @@
   other workers wait for it, then read the entry.
 - A worker that dies mid-write leaves no partial entry: entries are written to a temporary
   file in the same directory and renamed into place; its lock goes with the process.
-- Failures of the endpoint itself (no connection, timeouts, 5xx, unusable answers) are kept
-  briefly (ERROR_TTL) so a dead endpoint costs one timeout per key, not one per host; the
-  message stored is the same one-line error the user sees, secrets masked. A 4xx answer is
-  never kept: it may depend on a secret, and secrets are not part of an entry's name.
+- Only records are cached, and failures that got no answer at all (no connection, a timeout, a
+  failed TLS handshake: UnreachableError), briefly (ERROR_TTL), so a dead endpoint costs one
+  timeout per key, not one per host; the message stored is the same one-line error the user
+  sees, secrets masked. An answer that says "failed" is never kept, whatever its HTTP status
+  (OceanBase Cloud reports a wrong secret with HTTP 200): it may depend on a secret, and
+  secrets are not part of an entry's name.
 - Entries live for ENTRY_TTL at most, and never beyond the run (the directory is the run's).
 
 Controller side only.
@@ -23,7 +25,7 @@ import json
 import os
 import time
 
-from ansible_collections.keyward.keys.plugins.module_utils._errors import OptionError, ProviderError, error_from_dict
+from ansible_collections.keyward.keys.plugins.module_utils._errors import OptionError, UnreachableError, error_from_dict
 from ansible_collections.keyward.keys.plugins.module_utils._key_store import write_temp
 from ansible_collections.keyward.keys.plugins.plugin_utils._cache import (
     cache_name, is_ours, option_defs_path, read_entry, run_cache_dir)
@@ -75,16 +77,12 @@ class RecordCache(object):
         return entry["value"]
 
     def _fetch_entry(self, fetch, secrets=()):
-        """Run fetch() -> the entry to store. Only a ProviderError that is no 4xx answer is stored;
-        any other failure (an OptionError is the user's own mistake) propagates, unremembered."""
+        """Run fetch() -> the entry to store. Only an UnreachableError (no answer at all) is stored;
+        any other failure (an answer saying "failed", an OptionError) propagates, unremembered."""
         now = self._clock()
         try:
             return {"value": fetch(), "expires": now + self.ttl}
-        except ProviderError as exc:
-            if exc.status is not None and 400 <= exc.status < 500:
-                # An answer about this request (credentials, permissions, the key itself) may depend on
-                # a secret, which is not part of the entry's name: never serve it to another call.
-                raise
+        except UnreachableError as exc:
             return {"error": (exc.scrubbed(secrets) if secrets else exc).to_dict(), "expires": now + self.error_ttl}
 
     def save_option_defs(self, module_name, documentation, load_name, defs):

@@ -18,7 +18,7 @@ def rsa_key(bits=2048, slot=0):
 @functools.lru_cache(maxsize=None)
 def ec_key(curve="secp256r1", slot=0):
     return ec.generate_private_key({"secp256r1": ec.SECP256R1, "secp384r1": ec.SECP384R1,
-                                    "secp521r1": ec.SECP521R1}[curve]())
+                                    "secp521r1": ec.SECP521R1, "secp224r1": ec.SECP224R1}[curve]())
 
 
 @functools.lru_cache(maxsize=None)

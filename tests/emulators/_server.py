@@ -233,7 +233,9 @@ def _handler_for(server):
         def _send(self, response):
             self.send_response(response.status)
             for name, value in response.headers.items():
-                self.send_header(name, value)
+                # A list sends the header once per value (several WWW-Authenticate challenges).
+                for one in value if isinstance(value, list) else [value]:
+                    self.send_header(name, one)
             self.send_header("Content-Length", str(len(response.body)))
             self.end_headers()
             if self.command != "HEAD":

@@ -83,7 +83,9 @@ _HINTS = (
      "the same signed request reached the service twice (a nonce was reused); retry"),
 )
 
-_ECHO = re.compile(r"\s*server string to sign is:.*$", re.S)
+# Alibaba echoes the string it signed after this marker; everything from it on is dropped. Found
+# with str.find, not a regex that may start anywhere: "\s*marker" is quadratic on long white space.
+_ECHO_MARKER = "server string to sign is:"
 _XML_FIELD = re.compile(r"<(Code|Message|RequestId)>([^<]*)</\1>")
 
 
@@ -161,7 +163,9 @@ def error_fields(body):
     message = _first(body, "Message", "message")
     request_id = _first(body, "RequestId", "requestId")
     if message is not None:
-        message = _ECHO.sub("", str(message)).strip() or None
+        message = str(message)
+        echo_at = message.find(_ECHO_MARKER)
+        message = (message[:echo_at] if echo_at >= 0 else message).strip() or None
     return (None if code is None else str(code), message, None if request_id is None else str(request_id))
 
 

@@ -273,14 +273,16 @@ def test_an_update_keeps_the_file_own_mode_when_none_is_asked(run, tmp_path, uma
     assert stat.S_IMODE(os.lstat(str(tmp_path / "a.pem")).st_mode) == 0o600
 
 
-def test_dir_mode_applies_through_a_symlinked_directory(run, tmp_path):
+def test_a_symlinked_directory_lends_nothing(run, tmp_path):
+    # Issue 18 item 10: the directory a link points to keeps its own mode.
     real = tmp_path / "real"
     real.mkdir(mode=0o755)
+    os.chmod(str(real), 0o755)
     link = tmp_path / "link"
     os.symlink(str(real), str(link))
     result = run(path=str(link), keys=keys(("a", RSA)), dir_mode="0750")
-    assert result["changed"] is True
-    assert stat.S_IMODE(os.stat(str(real)).st_mode) == 0o750
+    assert result["changed"] is True and (real / "a.pem").exists()
+    assert stat.S_IMODE(os.stat(str(real)).st_mode) == 0o755
     assert os.path.islink(str(link))
     assert run(path=str(link), keys=keys(("a", RSA)), dir_mode="0750")["changed"] is False
 

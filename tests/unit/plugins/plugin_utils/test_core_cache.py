@@ -20,7 +20,7 @@ import time
 import pytest
 
 from ansible_collections.keyward.keys.plugins.module_utils._errors import (
-    KeyFormatError, KeywardError, OptionError, ProviderError,
+    KeywardError, OptionError, ProviderError, TimedOutError, UnreachableError,
 )
 from ansible_collections.keyward.keys.plugins.plugin_utils import _cache, _record_cache
 from ansible_collections.keyward.keys.plugins.plugin_utils._record_cache import RecordCache
@@ -298,21 +298,21 @@ def test_corrupt_entry_is_fetched_again(tmp_path):
 
 # --- failures and expiry ---------------------------------------------------------------------------
 
-def test_provider_error_is_cached_for_error_ttl_then_refetched(tmp_path):
+def test_unreachable_error_is_cached_for_error_ttl_then_refetched(tmp_path):
     clock = Clock()
     cache = RecordCache(directory=str(tmp_path / "c"), ttl=3600, error_ttl=30, clock=clock)
-    error = KeyFormatError("the public key is not usable: garbage", provider="obshell", key="10.0.0.1:2886", status=200,
-                           request_id="trace-1")
+    error = TimedOutError("timed out: no complete answer from 10.0.0.1:2886 within 2s", provider="obshell",
+                          key="10.0.0.1:2886", request_id="trace-1")
     failing = CountingFetch(tmp_path / "calls", error=error)
-    with pytest.raises(KeyFormatError) as first:
+    with pytest.raises(TimedOutError) as first:
         cache.get_or_fetch(MATERIAL, failing)
     clock.now += 29
-    with pytest.raises(KeyFormatError) as second:
+    with pytest.raises(TimedOutError) as second:
         cache.get_or_fetch(MATERIAL, failing)
     assert failing.calls == 1
     assert str(second.value) == str(first.value) == str(error)
     assert (second.value.provider, second.value.key, second.value.status, second.value.request_id) == (
-        "obshell", "10.0.0.1:2886", 200, "trace-1")
+        "obshell", "10.0.0.1:2886", None, "trace-1")
     clock.now += 2  # past error_ttl
     fetch = CountingFetch(tmp_path / "calls2")
     assert cache.get_or_fetch(MATERIAL, fetch) == RECORD
@@ -331,10 +331,11 @@ def test_option_errors_and_other_failures_are_not_cached(tmp_path, error):
     assert cache.get_or_fetch(MATERIAL, lambda: RECORD) == RECORD
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 429])
+@pytest.mark.parametrize("status", [200, 400, 401, 403, 404, 429, 500, 503, None])
 def test_answers_about_the_request_are_not_cached(tmp_path, status):
-    # A 4xx may depend on a secret (a wrong password), and secrets are not part of an entry's
-    # name: a later call with the right secret must not be served this failure.
+    # Any answer saying "failed" may depend on a secret (a wrong password, reported with HTTP 200
+    # by OceanBase Cloud), and secrets are not part of an entry's name: a later call with the
+    # right secret must not be served this failure. Only records and no-answer failures are kept.
     cache = RecordCache(directory=str(tmp_path / "c"))
     error = ProviderError("refused", provider="huaweicloud_kms", key="k", status=status, code="APIGW.0301")
     failing = CountingFetch(tmp_path / "calls", error=error)
@@ -344,10 +345,10 @@ def test_answers_about_the_request_are_not_cached(tmp_path, status):
     assert cache.get_or_fetch(MATERIAL, lambda: RECORD) == RECORD
 
 
-@pytest.mark.parametrize("status", [None, 500, 503])
-def test_endpoint_failures_are_cached_with_secrets_masked(tmp_path, status):
+@pytest.mark.parametrize("error_class", [UnreachableError, TimedOutError])
+def test_endpoint_failures_are_cached_with_secrets_masked(tmp_path, error_class):
     cache = RecordCache(directory=str(tmp_path / "c"))
-    error = ProviderError("bad gateway echoing pw-Secret#1", provider="obshell", key="k", status=status)
+    error = error_class("cannot connect echoing pw-Secret#1", provider="obshell", key="k")
     failing = CountingFetch(tmp_path / "calls", error=error)
     for _dummy in range(2):
         with pytest.raises(ProviderError) as info:
