@@ -54,7 +54,9 @@ RUNS = {
                     # these examples read keys through the Huawei Cloud lookup
                     "filter/jwks", "filter/public_key_info", "modules/public_key_store",
                     # reads the store the public_key_store examples wrote
-                    "modules/trust_store_info"],
+                    "modules/trust_store_info",
+                    # compare that store with Huawei keys, then render the comparison
+                    "filter/trust_store_drift", "filter/trust_store_drift_report"],
     "alicloud": ["lookup/alicloud_idaas_client_public_key", "modules/alicloud_idaas_client_public_key_info"],
     "ncloud": ["lookup/ncloud_kms_public_key", "modules/ncloud_kms_public_key_info"],
     # obshell_api last: its second example sets the agent password, which its third one uses
@@ -382,6 +384,15 @@ def setup_huaweicloud(run):
         "key_pem": testkeys.spki_pem(signer), "signing_pin": _fingerprint(signer),
         "signer_pem": testkeys.spki_pem(testkeys.rsa_key(2048, slot=304)),
     })
+    # trust_store_drift: the keys the application trusts (one the public_key_store examples wrote, one
+    # they did not); trust_store_drift_report: every host's trust_store_info, as registered by the
+    # drift example
+    run.plugin_vars["filter/trust_store_drift"] = {
+        "wanted_keys": "{{ query('keyward.keys.huaweicloud_kms_public_key', '%s', '%s', return_format='dict') }}"
+                       % (keys["rsa2048"], keys["ec_p256"])}
+    run.plugin_vars["filter/trust_store_drift_report"] = {
+        "store_infos": "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars)"
+                       " | map(attribute='store_info', default=none))) }}"}
     run.files["templates/jwt-verifier.conf.j2"] = (
         "public_key: |\n  {{ lookup('keyward.keys.huaweicloud_kms_public_key', key_id) | indent(2) }}\n")
 
@@ -427,6 +438,15 @@ def setup_ncloud(run):
         "ncloud_key_tags": tags, "ncloud_pins": [app.fingerprint(t) for t in tags],
         "jwt_key_tag": jwt, "jwt_key_fingerprint": app.fingerprint(jwt, 1), "kr_key_tag": ncp.KEY_TAGS["ecdsa"],
     })
+    # trust_store_drift: the keys the application trusts (one the public_key_store examples wrote, one
+    # they did not); trust_store_drift_report: every host's trust_store_info, as registered by the
+    # drift example
+    run.plugin_vars["filter/trust_store_drift"] = {
+        "wanted_keys": "{{ query('keyward.keys.huaweicloud_kms_public_key', '%s', '%s', return_format='dict') }}"
+                       % (keys["rsa2048"], keys["ec_p256"])}
+    run.plugin_vars["filter/trust_store_drift_report"] = {
+        "store_infos": "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars)"
+                       " | map(attribute='store_info', default=none))) }}"}
     run.files["templates/jwt-verifier.conf.j2"] = (
         "public_key: |\n  {{ lookup('keyward.keys.ncloud_kms_public_key', jwt_key_tag) | indent(2) }}\n")
 
