@@ -9,7 +9,6 @@ Real ansible-playbook runs of the same: tests/integration/test_trust_store_rotat
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import time
@@ -19,19 +18,7 @@ import pytest
 from ansible_collections.keyward.keys.plugins.module_utils import _key_bundle, _key_lifetime, _key_store
 from ansible_collections.keyward.keys.plugins.modules import public_key_store, trust_store_info
 from ansible_collections.keyward.keys.tests.emulators import _keys_for_tests as K
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        from ansible.module_utils import basic
-        saved = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = saved
+from ansible_collections.keyward.keys.tests.unit.plugins.modules._module_process import run_module
 
 RSA = K.rsa_key(2048, 0)
 RSA2 = K.rsa_key(2048, 1)
@@ -51,11 +38,7 @@ def wire(names, bundle="bundle.pem", jwks="jwks.json"):
 
 
 def call(module, capsys, check=False, diff=False, **args):
-    args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
-    with patch_module_args(args):
-        with pytest.raises(SystemExit):
-            module.main()
-    return json.loads(capsys.readouterr().out)
+    return run_module(module, capsys, **dict(args, _ansible_check_mode=check, _ansible_diff=diff))
 
 
 @pytest.fixture

@@ -5,30 +5,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import subprocess
-import sys
-import time
 
 import pytest
 
+from ansible_collections.keyward.keys.plugins.module_utils import _known_keys
 from ansible_collections.keyward.keys.plugins.modules import known_keys
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        from ansible.module_utils import basic
-
-        saved = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = saved
+from ansible_collections.keyward.keys.tests.unit.plugins.modules._module_process import run_concurrently, run_module as call
 
 FP = ["%064x" % (index + 1) for index in range(4)]
 
@@ -36,51 +20,17 @@ FP = ["%064x" % (index + 1) for index in range(4)]
 @pytest.fixture
 def run_module(capsys):
     def run(**args):
-        with patch_module_args(args):
-            with pytest.raises(SystemExit):
-                known_keys.main()
-        return json.loads(capsys.readouterr().out)
+        return call(known_keys, capsys, **args)
     return run
 
 
-# A run whose read of the file is slow: without a lock around read-modify-write, runs that
-# start together all read the same file and each writes back only its own pin.
-_CONCURRENT_RUN = r"""
-import contextlib, json, sys, time
-from ansible.module_utils import basic
-from ansible_collections.keyward.keys.plugins.module_utils import _known_keys
-from ansible_collections.keyward.keys.plugins.modules import known_keys
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
-        yield
-real_load = _known_keys.load
-def slow_load(path):
-    pins = real_load(path)
-    time.sleep(0.5)
-    return pins
-_known_keys.load = slow_load
-args = json.loads(sys.argv[1])
-time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
-with patch_module_args(args):
-    known_keys.main()
-"""
-
-
 def test_concurrent_runs_lose_no_pin(tmp_path):
+    # A run whose read of the file is slow: without a lock around read-modify-write, runs that
+    # start together all read the same file and each writes back only its own pin.
     path = str(tmp_path / "pins" / "known.json")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(entry for entry in sys.path if entry))
-    start_at = time.time() + 3.0  # after every process has imported Ansible
-    procs = []
-    for index in range(4):
-        args = {"path": path, "keys": [{"id": "agent%d:2886" % index, "fingerprint_sha256": FP[index]}]}
-        procs.append(subprocess.Popen([sys.executable, "-c", _CONCURRENT_RUN, json.dumps(args), repr(start_at)],
-                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
+    runs = [{"path": path, "keys": [{"id": "agent%d:2886" % index, "fingerprint_sha256": FP[index]}]}
+            for index in range(4)]
+    for out, err in run_concurrently(known_keys, _known_keys, "load", runs):
         assert json.loads(out.decode())["changed"] is True, (out, err)
     with open(path) as handle:
         pins = json.load(handle)

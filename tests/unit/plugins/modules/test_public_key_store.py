@@ -8,32 +8,16 @@ The action plugin (keys, pins, rendering): tests/unit/plugins/action.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import stat
-import subprocess
-import sys
-import time
 
 import pytest
 
 from ansible_collections.keyward.keys.plugins.module_utils import _key_store
 from ansible_collections.keyward.keys.plugins.modules import public_key_store
 from ansible_collections.keyward.keys.tests.emulators import _keys_for_tests as K
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        from ansible.module_utils import basic
-        saved = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = saved
+from ansible_collections.keyward.keys.tests.unit.plugins.modules._module_process import run_concurrently, run_module as call
 
 RSA = K.rsa_key(2048, 0)
 RSA2 = K.rsa_key(2048, 1)
@@ -69,11 +53,7 @@ def module_args(args):
 @pytest.fixture
 def run(capsys):
     def run_module(check=False, diff=False, **args):
-        args = dict(module_args(args), _ansible_check_mode=check, _ansible_diff=diff)
-        with patch_module_args(args):
-            with pytest.raises(SystemExit):
-                public_key_store.main()
-        return json.loads(capsys.readouterr().out)
+        return call(public_key_store, capsys, **dict(module_args(args), _ansible_check_mode=check, _ansible_diff=diff))
     return run_module
 
 
@@ -202,10 +182,7 @@ def test_the_host_parses_no_keys_it_writes_what_it_is_given(run, tmp_path):
 
 
 def test_without_the_action_plugin_the_module_refuses(capsys, tmp_path):
-    with patch_module_args({"path": str(tmp_path), "keys": keys(("a", RSA))}):
-        with pytest.raises(SystemExit):
-            public_key_store.main()
-    result = json.loads(capsys.readouterr().out)
+    result = call(public_key_store, capsys, path=str(tmp_path), keys=keys(("a", RSA)))
     assert result["failed"] is True and "runs only through its action plugin" in result["msg"]
     assert os.listdir(str(tmp_path)) == []
 
@@ -287,45 +264,11 @@ def test_a_symlinked_directory_lends_nothing(run, tmp_path):
     assert run(path=str(link), keys=keys(("a", RSA)), dir_mode="0750")["changed"] is False
 
 
-# A module run in its own process whose manifest read is slow, so that runs overlap for sure.
-_CONCURRENT_RUN = r"""
-import contextlib, json, sys, time
-from ansible.module_utils import basic
-from ansible_collections.keyward.keys.plugins.module_utils import _key_store
-from ansible_collections.keyward.keys.plugins.modules import public_key_store
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        basic._ANSIBLE_ARGS = json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode()
-        yield
-real_read = _key_store.read_manifest
-def slow_read(directory):
-    manifest = real_read(directory)
-    time.sleep(0.5)
-    return manifest
-_key_store.read_manifest = slow_read
-args = json.loads(sys.argv[1])
-start_at = float(sys.argv[2])
-time.sleep(max(0.0, start_at - time.time()))
-with patch_module_args(args):
-    public_key_store.main()
-"""
-
-
 def test_concurrent_runs_on_one_directory_lose_no_manifest_entries(tmp_path):
+    # Each run's manifest read is slow, so that the runs overlap for sure.
     d = str(tmp_path)
-    # The children import exactly what this process imports (ansible-test units sets up its own paths).
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(path for path in sys.path if path))
-    start_at = time.time() + 3.0  # after every process has imported Ansible
-    procs = []
-    for index in range(4):
-        args = module_args(dict(path=d, keys=[{"name": "k%d" % index, "public_key": K.spki_pem(RSA)}]))
-        procs.append(subprocess.Popen([sys.executable, "-c", _CONCURRENT_RUN, json.dumps(args), repr(start_at)],
-                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
+    runs = [module_args(dict(path=d, keys=[{"name": "k%d" % index, "public_key": K.spki_pem(RSA)}])) for index in range(4)]
+    for out, err in run_concurrently(public_key_store, _key_store, "read_manifest", runs):
         assert json.loads(out.decode())["changed"] is True, (out, err)
     manifest = json.loads((tmp_path / _key_store.MANIFEST).read_text())
     assert manifest["files"] == ["k0.pem", "k1.pem", "k2.pem", "k3.pem"]
