@@ -12,6 +12,27 @@ import re
 import socket
 
 
+# The trust_store role as users apply it; ignore_errors (inherited by the role's tasks) lets
+# post_tasks record each host's trust_store_result, failures included, as <host>.json in
+# results_dir, independent of any stdout callback.
+TRUST_STORE_PLAY = """
+- hosts: all
+  gather_facts: false
+  roles:
+    - role: keyward.keys.trust_store
+      ignore_errors: true
+  post_tasks:
+    - name: Record the result
+      ansible.builtin.copy:
+        content: "{{ trust_store_result | to_json }}"
+        dest: "{{ results_dir }}/{{ inventory_hostname }}.json"
+        mode: "0600"
+      delegate_to: localhost
+      check_mode: false
+      diff: false
+"""
+
+
 def save_task(names):
     """The last task of a play: write the registered results to results-<host>.json in out_dir."""
     return """

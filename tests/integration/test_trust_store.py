@@ -23,28 +23,13 @@ from cryptography.hazmat.primitives import serialization
 
 from ansible_collections.keyward.keys.plugins.module_utils import _keys
 from ansible_collections.keyward.keys.tests.emulators import _keys_for_tests as K
+from ansible_collections.keyward.keys.tests.integration._helpers import TRUST_STORE_PLAY
 from ansible_collections.keyward.keys.tests.integration.conftest import write_inventory
 
 HOSTS = ("h1", "h2", "h3")
 
-# The role as users apply it; ignore_errors (inherited by the role's tasks) lets post_tasks record
-# each host's result, failures included, independent of any stdout callback.
-PLAYBOOK = """
-- hosts: all
-  gather_facts: false
-  roles:
-    - role: keyward.keys.trust_store
-      ignore_errors: true
-  post_tasks:
-    - name: Record the result
-      ansible.builtin.copy:
-        content: "{{ trust_store_result | to_json }}"
-        dest: "{{ results_dir }}/{{ inventory_hostname }}.json"
-        mode: "0600"
-      delegate_to: localhost
-      check_mode: false
-      diff: false
-  handlers:
+# The role as users apply it, with a user's handler on the role's notification topic.
+PLAYBOOK = TRUST_STORE_PLAY + """  handlers:
     - name: User hook on the role's topic
       listen: keyward.keys.trust_store changed
       ansible.builtin.command:

@@ -17,24 +17,9 @@ import os
 from ansible_collections.keyward.keys.plugins.module_utils import _keys
 from ansible_collections.keyward.keys.tests.emulators import _keys_for_tests as K
 from ansible_collections.keyward.keys.tests.emulators import huaweicloud as emu
+from ansible_collections.keyward.keys.tests.integration._helpers import TRUST_STORE_PLAY
 from ansible_collections.keyward.keys.tests.integration.conftest import write_inventory
 
-PLAYBOOK = """
-- hosts: all
-  gather_facts: false
-  roles:
-    - role: keyward.keys.trust_store
-      ignore_errors: true
-  post_tasks:
-    - name: Record the result
-      ansible.builtin.copy:
-        content: "{{ trust_store_result | to_json }}"
-        dest: "{{ results_dir }}/{{ inventory_hostname }}.json"
-        mode: "0600"
-      delegate_to: localhost
-      check_mode: false
-      diff: false
-"""
 
 ED = K.ed25519_key(20)
 SHAPES = "an entry is a key record, a dict {name, public_key, expected_fingerprint?} or a PEM string"
@@ -64,7 +49,7 @@ def test_pem_strings_and_entries_of_the_wrong_shape(run_playbook, tmp_path, hw, 
     env = {"HUAWEICLOUD_SDK_AK": emu.ACCESS_KEY, "HUAWEICLOUD_SDK_SK": emu.SECRET_KEY,
            "HUAWEICLOUD_SDK_REGION": emu.REGION, "HUAWEICLOUD_KMS_ENDPOINT": hw.url,
            "HUAWEICLOUD_SDK_IAM_ENDPOINT": hw.url, "KEYWARD_CA_PATH": pki["ca.pem"]}
-    result = run_playbook(PLAYBOOK, inventory=inventory, extra_vars={"results_dir": str(results)}, env=env)
+    result = run_playbook(TRUST_STORE_PLAY, inventory=inventory, extra_vars={"results_dir": str(results)}, env=env)
     assert result.rc == 0, result
     out = {p.stem: json.loads(p.read_text()) for p in results.iterdir()}
 
