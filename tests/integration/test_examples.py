@@ -438,15 +438,6 @@ def setup_ncloud(run):
         "ncloud_key_tags": tags, "ncloud_pins": [app.fingerprint(t) for t in tags],
         "jwt_key_tag": jwt, "jwt_key_fingerprint": app.fingerprint(jwt, 1), "kr_key_tag": ncp.KEY_TAGS["ecdsa"],
     })
-    # trust_store_drift: the keys the application trusts (one the public_key_store examples wrote, one
-    # they did not); trust_store_drift_report: every host's trust_store_info, as registered by the
-    # drift example
-    run.plugin_vars["filter/trust_store_drift"] = {
-        "wanted_keys": "{{ query('keyward.keys.huaweicloud_kms_public_key', '%s', '%s', return_format='dict') }}"
-                       % (keys["rsa2048"], keys["ec_p256"])}
-    run.plugin_vars["filter/trust_store_drift_report"] = {
-        "store_infos": "{{ dict(ansible_play_hosts_all | zip(ansible_play_hosts_all | map('extract', hostvars)"
-                       " | map(attribute='store_info', default=none))) }}"}
     run.files["templates/jwt-verifier.conf.j2"] = (
         "public_key: |\n  {{ lookup('keyward.keys.ncloud_kms_public_key', jwt_key_tag) | indent(2) }}\n")
 
