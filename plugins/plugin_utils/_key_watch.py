@@ -87,7 +87,9 @@ class KeyWatch(object):
         provider, options = self.provider, self.fetch_options
         try:
             if self.settings.terms is None:
-                items = fetch_list(provider, options, client=self.client, warn=log.warning, debug=log.debug)
+                # A client of its own for each listing: fetch_list gives it the listing's budget
+                # (pages and bytes in all), which must bound each poll, not the source's lifetime.
+                items = fetch_list(provider, options, warn=log.warning, debug=log.debug)
             else:
                 items = self._fetch_terms()
         except KeywardError as exc:

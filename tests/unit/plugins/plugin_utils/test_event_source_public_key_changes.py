@@ -329,6 +329,28 @@ def test_oceanbase_cloud_expiring_once_per_key_and_date(serve, pki, sources):
     assert not any(secret in json.dumps(source.seen) for secret in secrets)
 
 
+def test_each_listing_poll_has_the_listing_budget_of_its_own(serve, pki, monkeypatch):
+    """A hostile listing cannot grow without bound under the event source either, and the budget
+    bounds each poll, not the source's lifetime (a long-running source polls forever)."""
+    from ansible_collections.keyward.keys.plugins.module_utils import _transport
+    from ansible_collections.keyward.keys.plugins.plugin_utils._key_watch import KeyWatch
+
+    server = serve(obc.OceanBaseCloudEmulator())
+    args = dict(provider="oceanbase_cloud", endpoint=server.url, ca_path=pki["ca.pem"], org_id=obc.ORG_ID,
+                project_id=obc.PROJECT_ID, access_key_id=obc.ACCESS_KEY_ID,
+                access_key_secret=obc.ACCESS_KEY_SECRET, retries=0)
+    watch = KeyWatch.from_arguments(args)
+    first = watch.poll()
+    assert first.error is None and first.records
+    one_listing = sum(len(json.dumps(record)) for record in first.records)
+    # Room for one listing but not for three: every poll must still fit.
+    monkeypatch.setattr(_transport, "LISTING_MAX_BYTES", 2 * one_listing)
+    assert all(watch.poll().error is None for dummy in range(3))
+    monkeypatch.setattr(_transport, "LISTING_MAX_BYTES", 64)
+    refused = watch.poll()
+    assert refused.error and "MiB" in refused.error and "\n" not in refused.error
+
+
 def test_state_file_keeps_the_snapshot_so_a_restart_announces_only_what_changed(serve, pki, sources, tmp_path):
     app = hw.HuaweiCloudEmulator()
     server = serve(app)
